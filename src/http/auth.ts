@@ -1,0 +1,116 @@
+// API key → tenant context, resolved once per request. Keys are cached in memory so authentication costs no
+// database round trip on the hot path; a revocation reaches every server at once through LISTEN/NOTIFY, and the
+// TTL bounds staleness should a notification be missed (e.g. across a database restart).
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Sql } from 'postgres';
+import type { Db } from '../db/connection.ts';
+import { findActiveKey, hashToken, KEY_REVOKED_CHANNEL, touchApiKey } from '../keys/keys.service.ts';
+import { isScope, type Scope, type TenantContext } from './context.ts';
+import { ERRORS } from './errors.ts';
+
+interface Entry {
+  ctx: Omit<TenantContext, 'requestId'>;
+  keyId: string;
+  expires: number;
+}
+
+const TOUCH_INTERVAL_MS = 60_000;
+const MAX_ENTRIES = 10_000;
+
+export class KeyCache {
+  readonly #entries = new Map<string, Entry>();
+  readonly #touched = new Map<string, number>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly ttlMs: number,
+  ) {}
+
+  async resolve(token: string): Promise<Omit<TenantContext, 'requestId'> | undefined> {
+    const cacheKey = hashToken(token).toString('base64');
+    const now = Date.now();
+    let entry = this.#entries.get(cacheKey);
+    if (!entry || entry.expires <= now) {
+      this.#entries.delete(cacheKey);
+      const found = await findActiveKey(this.db, token);
+      if (!found) return undefined;
+      entry = {
+        keyId: found.key.id,
+        expires: now + this.ttlMs,
+        ctx: {
+          tenantId: found.tenant.id,
+          tenantNumber: found.tenant.number,
+          tenantSlug: found.tenant.slug,
+          defaultRegion: found.tenant.default_region,
+          scopes: new Set(found.key.scopes.filter(isScope)),
+          apiKeyId: found.key.id,
+        },
+      };
+      if (this.#entries.size >= MAX_ENTRIES)
+        this.#entries.delete(this.#entries.keys().next().value as string);
+      if (this.ttlMs > 0) this.#entries.set(cacheKey, entry);
+    }
+    this.#touch(entry.ctx.tenantId, entry.keyId, now);
+    return entry.ctx;
+  }
+
+  evictKey(keyId: string): void {
+    for (const [k, entry] of this.#entries) if (entry.keyId === keyId) this.#entries.delete(k);
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  // last_used_at is advisory: written at most once a minute per key, off the request path.
+  #touch(tenantId: string, keyId: string, now: number): void {
+    const last = this.#touched.get(keyId) ?? 0;
+    if (now - last < TOUCH_INTERVAL_MS) return;
+    this.#touched.set(keyId, now);
+    touchApiKey(this.db, tenantId, keyId).catch(() => undefined);
+  }
+}
+
+export async function listenForRevocations(sql: Sql, cache: KeyCache): Promise<() => Promise<void>> {
+  const sub = await sql.listen(
+    KEY_REVOKED_CHANNEL,
+    (keyId) => cache.evictKey(keyId),
+    // Notifications sent while the listener was reconnecting are lost: start from a clean cache.
+    () => cache.clear(),
+  );
+  return () => sub.unlisten();
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ctx: TenantContext;
+  }
+  interface FastifyContextConfig {
+    /** Scope this route requires; routes without one are public. */
+    scope?: Scope;
+    /** How this route's credentials are read; the native API reads `Authorization: Bearer`. */
+    auth?: 'bearer' | 'none';
+  }
+}
+
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+/** Authenticates every route that declares a scope, before its body is read or validated. */
+export function registerAuth(app: FastifyInstance, cache: KeyCache): void {
+  app.decorateRequest('ctx', undefined as unknown as TenantContext);
+  app.addHook('onRequest', async (request) => {
+    const scope = request.routeOptions.config.scope;
+    if (!scope || request.routeOptions.config.auth === 'none') return;
+    const token = bearerToken(request);
+    if (!token) throw ERRORS.unauthenticated();
+    const ctx = await cache.resolve(token);
+    if (!ctx) throw ERRORS.unauthenticated('The API key is invalid or revoked.');
+    if (!ctx.scopes.has('admin') && !ctx.scopes.has(scope)) throw ERRORS.forbidden(scope);
+    request.ctx = { ...ctx, requestId: request.id };
+  });
+}

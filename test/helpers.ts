@@ -1,0 +1,126 @@
+// Shared test helpers: a fresh database per test file (cloned from the migrated template), the production app
+// built on it, and tenants with API keys.
+import { randomBytes } from 'node:crypto';
+import { Kysely } from 'kysely';
+import type { Sql } from 'postgres';
+import postgres from 'postgres';
+import { buildApp } from '../src/app.ts';
+import { type Config, loadConfig } from '../src/config.ts';
+import { createSql, type Db } from '../src/db/connection.ts';
+import { PostgresJsDialect } from '../src/db/driver.ts';
+import type { DB } from '../src/db/types.ts';
+import type { Scope } from '../src/http/context.ts';
+import type { App } from '../src/http/deps.ts';
+import { createApiKey } from '../src/keys/keys.service.ts';
+import { createTenant, type Tenant } from '../src/tenants/tenants.service.ts';
+
+export interface TestEnv {
+  app: App;
+  db: Db;
+  sql: Sql;
+  url: string;
+  config: Config;
+  close(): Promise<void>;
+}
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests with "npm test"`);
+  return value;
+}
+
+export function databaseUrl(name: string): string {
+  const u = new URL(requireEnv('TEST_ADMIN_URL'));
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+/** Creates an empty, migrated database of its own and returns its URL. */
+export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `ct_${randomBytes(6).toString('hex')}`;
+  const admin = postgres(requireEnv('TEST_ADMIN_URL'), { max: 1, onnotice: () => undefined });
+  // Cloning a template needs no other session on it; retry briefly if a parallel file is cloning too.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await admin.unsafe(`create database "${name}" template "${requireEnv('TEST_TEMPLATE_DB')}"`);
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code !== '55006' || attempt > 50) throw err;
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 200));
+    }
+  }
+  await admin.end();
+  return {
+    url: databaseUrl(name),
+    drop: async () => {
+      const a = postgres(requireEnv('TEST_ADMIN_URL'), { max: 1, onnotice: () => undefined });
+      await a.unsafe(`drop database if exists "${name}" with (force)`).catch(() => undefined);
+      await a.end();
+    },
+  };
+}
+
+export async function setupTestEnv(env: Record<string, string> = {}): Promise<TestEnv> {
+  const database = await createTestDatabase();
+  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...env });
+  const sql = createSql(database.url, {
+    max: config.poolSize,
+    statementTimeoutMs: config.statementTimeoutMs,
+  });
+  const db = new Kysely<DB>({ dialect: new PostgresJsDialect(sql) });
+  const app = await buildApp({ config, database: { db, sql }, logger: false });
+  await app.ready();
+  return {
+    app,
+    db,
+    sql,
+    url: database.url,
+    config,
+    close: async () => {
+      await app.close();
+      await db.destroy();
+      await database.drop();
+    },
+  };
+}
+
+export interface TestTenant {
+  tenant: Tenant;
+  token: string;
+  /** Authorization header for the tenant's key. */
+  auth: { authorization: string };
+}
+
+let tenantCounter = 0;
+
+export async function createTestTenant(
+  env: TestEnv,
+  options: { slug?: string; scopes?: Scope[]; region?: string } = {},
+): Promise<TestTenant> {
+  const slug = options.slug ?? `t${process.pid}-${++tenantCounter}`;
+  const tenant = await createTenant(env.db, { slug, default_region: options.region });
+  const { token } = await createApiKey(env.db, tenant.id, { scopes: options.scopes });
+  return { tenant, token, auth: { authorization: `Bearer ${token}` } };
+}
+
+export async function keyFor(
+  env: TestEnv,
+  tenant: Tenant,
+  scopes: Scope[],
+): Promise<{ authorization: string }> {
+  const { token } = await createApiKey(env.db, tenant.id, { scopes });
+  return { authorization: `Bearer ${token}` };
+}
+
+/** JSON body of an inject() response. */
+export function json<T = Record<string, unknown>>(res: { body: string }): T {
+  return JSON.parse(res.body) as T;
+}
+
+export async function count(
+  env: TestEnv,
+  table: 'customers' | 'contacts' | 'channels' | 'events',
+): Promise<number> {
+  const rows = await env.sql.unsafe(`select count(*)::int as n from ${table}`);
+  return Number(rows[0]?.n);
+}
