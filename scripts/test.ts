@@ -9,7 +9,6 @@ import { ensureEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
-const TEMPLATE = 'contacts_test_template';
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -32,15 +31,13 @@ async function main(): Promise<number> {
   adminUrl = adminUrl ?? cluster?.url('postgres');
   if (!adminUrl) throw new Error('no database');
 
+  // Names are per run, so several runs (or developers' agents) can share one cluster.
+  const template = `ct_tpl_${process.pid}`;
   const admin = postgres(adminUrl, { max: 1, onnotice: () => undefined });
   try {
-    // Leftovers of an interrupted run.
-    const stale = await admin<
-      { datname: string }[]
-    >`select datname from pg_database where datname like 'ct\\_%' or datname = ${TEMPLATE}`;
-    for (const { datname } of stale) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
-    await admin.unsafe(`create database "${TEMPLATE}"`);
-    const tpl = postgres(withDatabase(adminUrl, TEMPLATE), { max: 1, onnotice: () => undefined });
+    await admin.unsafe(`drop database if exists "${template}" with (force)`);
+    await admin.unsafe(`create database "${template}"`);
+    const tpl = postgres(withDatabase(adminUrl, template), { max: 1, onnotice: () => undefined });
     await migrate(tpl);
     await tpl.end();
   } finally {
@@ -57,12 +54,18 @@ async function main(): Promise<number> {
       ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=300000', ...files],
       {
         stdio: 'inherit',
-        env: { ...process.env, TEST_ADMIN_URL: adminUrl, TEST_TEMPLATE_DB: TEMPLATE, TEST_ROOT: root },
+        env: { ...process.env, TEST_ADMIN_URL: adminUrl, TEST_TEMPLATE_DB: template, TEST_ROOT: root },
       },
     );
     child.on('close', (c) => resolve(c ?? 1));
   });
-  if (cluster) await cluster.stop().catch(() => undefined);
+  const cleanup = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  await cleanup.unsafe(`drop database if exists "${template}" with (force)`).catch(() => undefined);
+  // The embedded cluster is stopped by the last run that leaves it.
+  const others = await cleanup`select count(*)::int as n from pg_stat_activity
+    where backend_type = 'client backend' and pid <> pg_backend_pid()`.catch(() => [{ n: 1 }]);
+  await cleanup.end();
+  if (cluster && Number(others[0]?.n) === 0) await cluster.stop().catch(() => undefined);
   return code;
 }
 

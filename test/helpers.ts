@@ -37,7 +37,7 @@ export function databaseUrl(name: string): string {
 
 /** Creates an empty, migrated database of its own and returns its URL. */
 export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `ct_${randomBytes(6).toString('hex')}`;
+  const name = `ct_${process.ppid}_${randomBytes(6).toString('hex')}`;
   const admin = postgres(requireEnv('TEST_ADMIN_URL'), { max: 1, onnotice: () => undefined });
   // Cloning a template needs no other session on it; retry briefly if a parallel file is cloning too.
   for (let attempt = 0; ; attempt++) {

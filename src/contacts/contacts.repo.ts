@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
 import {
   cursorValue,
@@ -201,4 +201,115 @@ export async function listContactRows(
     .orderBy(orderBy('c', sort))
     .limit(limit + 1)
     .execute();
+}
+
+// A structured query for dialects whose lists are offset-paged and filterable (OData $filter, DNSimple sort,
+// Ecwid search): conditions over an allow-list of columns, never SQL text from a client.
+export const QUERYABLE_CONTACT_COLUMNS = [
+  'id',
+  'number',
+  'customer_id',
+  'name',
+  'first_name',
+  'last_name',
+  'job_title',
+  'organization_name',
+  'label',
+  'email',
+  'phone',
+  'phone_e164',
+  'fax',
+  'address1',
+  'address2',
+  'city',
+  'state_province',
+  'postal_code',
+  'country',
+  'contact_type',
+  'role',
+  'is_primary',
+  'notes',
+  'user_id',
+  'created_at',
+  'updated_at',
+  'sort_name',
+  'sort_email',
+] as const;
+export type QueryableContactColumn = (typeof QUERYABLE_CONTACT_COLUMNS)[number];
+
+export type ContactCondition =
+  | { and: ContactCondition[] }
+  | { or: ContactCondition[] }
+  | { not: ContactCondition }
+  | {
+      column: QueryableContactColumn;
+      op: 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le' | 'contains' | 'startswith' | 'endswith';
+      value: string | number | boolean | null;
+    };
+
+export interface ContactQuerySpec {
+  where?: ContactCondition | undefined;
+  /** undefined: any; null: the tenant's own contacts only; a UUID: that customer's. */
+  customerId?: string | null | undefined;
+  includeDeleted?: boolean | undefined;
+  orderBy: { column: QueryableContactColumn; desc?: boolean | undefined }[];
+  offset: number;
+  limit: number;
+}
+
+const OPS = { eq: '=', ne: '<>', gt: '>', ge: '>=', lt: '<', le: '<=' } as const;
+
+function conditionSql(c: ContactCondition): RawBuilder<boolean> {
+  if ('and' in c)
+    return c.and.length
+      ? sql<boolean>`(${sql.join(c.and.map(conditionSql), sql` and `)})`
+      : sql<boolean>`true`;
+  if ('or' in c)
+    return c.or.length ? sql<boolean>`(${sql.join(c.or.map(conditionSql), sql` or `)})` : sql<boolean>`false`;
+  if ('not' in c) return sql<boolean>`(not coalesce(${conditionSql(c.not)}, false))`;
+  if (!(QUERYABLE_CONTACT_COLUMNS as readonly string[]).includes(c.column))
+    throw new Error(`not queryable: ${c.column}`);
+  const col = sql.ref(`c.${c.column}`);
+  if (c.op === 'contains' || c.op === 'startswith' || c.op === 'endswith') {
+    const text = String(c.value ?? '').replace(/[\\%_]/g, (ch) => `\\${ch}`);
+    const pattern = c.op === 'contains' ? `%${text}%` : c.op === 'startswith' ? `${text}%` : `%${text}`;
+    return sql<boolean>`(${col}::text ilike ${pattern})`;
+  }
+  if (c.value === null)
+    return c.op === 'ne' ? sql<boolean>`(${col} is not null)` : sql<boolean>`(${col} is null)`;
+  // Compare as the column's own type: the value goes in as text and PostgreSQL casts it.
+  const value = sql`cast(${String(c.value)}::text as ${sql.raw(columnType(c.column))})`;
+  if (c.op === 'ne') return sql<boolean>`(${col} is distinct from ${value})`;
+  return sql<boolean>`(${col} ${sql.raw(OPS[c.op])} ${value})`;
+}
+
+function columnType(column: QueryableContactColumn): string {
+  if (column === 'id' || column === 'customer_id') return 'uuid';
+  if (column === 'number') return 'bigint';
+  if (column === 'is_primary') return 'boolean';
+  if (column === 'created_at' || column === 'updated_at') return 'timestamptz';
+  return 'text';
+}
+
+export async function queryContactRows(
+  db: Db,
+  tenantId: string,
+  spec: ContactQuerySpec,
+): Promise<{ rows: ContactRow[]; total: number }> {
+  let q = db.selectFrom('contacts as c').where('c.tenant_id', '=', tenantId);
+  if (!spec.includeDeleted) q = q.where('c.deleted_at', 'is', null);
+  if (spec.customerId === null) q = q.where('c.customer_id', 'is', null);
+  else if (spec.customerId !== undefined) q = q.where('c.customer_id', '=', spec.customerId);
+  if (spec.where) q = q.where(conditionSql(spec.where));
+  let page = q.selectAll('c').select(sql<number>`count(*) over ()`.as('total_count'));
+  for (const o of spec.orderBy) page = page.orderBy(sql.ref(`c.${o.column}`), o.desc ? 'desc' : 'asc');
+  page = page.orderBy('c.id', spec.orderBy.at(-1)?.desc ? 'desc' : 'asc');
+  const rows = await page.offset(spec.offset).limit(spec.limit).execute();
+  let total = Number(rows[0]?.total_count ?? 0);
+  // An offset past the end returns no row to carry the window count: count separately.
+  if (rows.length === 0 && spec.offset > 0) {
+    const r = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    total = Number(r.n);
+  }
+  return { rows: rows.map(({ total_count: _, ...row }) => row as ContactRow), total };
 }

@@ -16,14 +16,17 @@ import { newId } from '../lib/ids.ts';
 import { normalizePhone, phoneForMatch } from '../lib/phone.ts';
 import {
   CONTACT_SORT_COLUMNS,
+  type ContactQuerySpec,
   deleteContactRow,
   demotePrimary,
   findContact,
+  findContactByNumber,
   hasLivePrimary,
   insertContact,
   isContactInUse,
   listContactRows,
   lockPrimaryScope,
+  queryContactRows,
   updateContactRow,
 } from './contacts.repo.ts';
 import type { Contact, ContactCreate, ContactListQuery, ContactPatch } from './contacts.schema.ts';
@@ -368,6 +371,36 @@ export async function listCustomerContacts(
   customerId: string,
   query: Omit<ContactListQuery, 'customer_id'>,
 ): Promise<Page<Contact>> {
-  if (!(await findCustomer(db, ctx.tenantId, customerId))) throw ERRORS.notFound('customer', customerId);
+  await requireCustomer(db, ctx, customerId);
   return listContacts(db, ctx, { ...query, customer_id: customerId });
+}
+
+export async function getContactByNumber(db: Db, ctx: TenantContext, number: number): Promise<ContactRow> {
+  const row = Number.isSafeInteger(number) ? await findContactByNumber(db, ctx.tenantId, number) : undefined;
+  if (!row) throw ERRORS.notFound('contact', String(number));
+  return row;
+}
+
+export const MAX_QUERY_LIMIT = 1000;
+
+/** Offset-paged, filtered contacts with their total count: the query dialects build their lists on. */
+export async function queryContacts(
+  db: Db,
+  ctx: TenantContext,
+  spec: ContactQuerySpec,
+): Promise<{ rows: ContactRow[]; total: number }> {
+  if (
+    spec.limit < 0 ||
+    spec.limit > MAX_QUERY_LIMIT ||
+    spec.offset < 0 ||
+    !Number.isSafeInteger(spec.offset)
+  ) {
+    throw ERRORS.badRequest(`limit must be 0..${MAX_QUERY_LIMIT} and offset a non-negative integer`);
+  }
+  if (spec.customerId) await requireCustomer(db, ctx, spec.customerId);
+  return queryContactRows(db, ctx.tenantId, spec);
+}
+
+async function requireCustomer(db: Db, ctx: TenantContext, customerId: string): Promise<void> {
+  if (!(await findCustomer(db, ctx.tenantId, customerId))) throw ERRORS.notFound('customer', customerId);
 }

@@ -20,6 +20,7 @@ import {
   CUSTOMER_SORT_COLUMNS,
   deleteCustomerRow,
   findCustomer,
+  findCustomerByNumber,
   insertCustomer,
   listCustomerRows,
   releaseDesignations,
@@ -220,4 +221,10 @@ export async function listCustomers(
     limit,
   );
   return toPage(rows, limit, sort, toCustomer);
+}
+
+export async function getCustomerByNumber(db: Db, ctx: TenantContext, number: number): Promise<CustomerRow> {
+  const row = Number.isSafeInteger(number) ? await findCustomerByNumber(db, ctx.tenantId, number) : undefined;
+  if (!row) throw ERRORS.notFound('customer', String(number));
+  return row;
 }

@@ -88,8 +88,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** Scope this route requires; routes without one are public. */
     scope?: Scope;
-    /** How this route's credentials are read; the native API reads `Authorization: Bearer`. */
-    auth?: 'bearer' | 'none';
+    /** Where the API key is read from: `Authorization: Bearer` (default) or Fastly's `Fastly-Key` header. */
+    credential?: 'bearer' | 'fastly-key';
   }
 }
 
@@ -100,13 +100,18 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   return match?.[1];
 }
 
+function fastlyKey(request: FastifyRequest): string | undefined {
+  const header = request.headers['fastly-key'];
+  return typeof header === 'string' && header.trim() ? header.trim() : undefined;
+}
+
 /** Authenticates every route that declares a scope, before its body is read or validated. */
 export function registerAuth(app: FastifyInstance, cache: KeyCache): void {
   app.decorateRequest('ctx', undefined as unknown as TenantContext);
   app.addHook('onRequest', async (request) => {
     const scope = request.routeOptions.config.scope;
-    if (!scope || request.routeOptions.config.auth === 'none') return;
-    const token = bearerToken(request);
+    if (!scope) return;
+    const token = request.routeOptions.config.credential === 'fastly-key' ? fastlyKey(request) : bearerToken(request);
     if (!token) throw ERRORS.unauthenticated();
     const ctx = await cache.resolve(token);
     if (!ctx) throw ERRORS.unauthenticated('The API key is invalid or revoked.');
