@@ -24,6 +24,8 @@ export interface BuildOptions {
   config: Config;
   database: Pick<Database, 'db' | 'sql'>;
   https?: { cert: Buffer; key: Buffer } | undefined;
+  /** Subscribe to key revocations (LISTEN); off for offline uses such as exporting the OpenAPI document. */
+  listen?: boolean;
   /** Overrides the logger (tests pass false or a stream). */
   logger?: FastifyServerOptions['logger'];
 }
@@ -64,7 +66,8 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   app.addHook('onRoute', (route) => {
     const scope = route.config?.scope;
     if (scope && route.schema) {
-      (route.schema as Record<string, unknown>).security = [{ bearerAuth: [] }];
+      const scheme = route.config?.credential === 'fastly-key' ? 'fastlyKey' : 'bearerAuth';
+      (route.schema as Record<string, unknown>).security = [{ [scheme]: [] }];
       (route.schema as Record<string, unknown>)['x-required-scope'] = scope;
     }
   });
@@ -80,7 +83,10 @@ export async function buildApp(options: BuildOptions): Promise<App> {
           'Customer contacts: customers, their contacts and channels, with cursor pagination, search, ETags, idempotency keys and soft delete. Errors are RFC 9457 problem details.',
       },
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key: ck_…' } },
+        securitySchemes: {
+          bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key: ck_…' },
+          fastlyKey: { type: 'apiKey', in: 'header', name: 'Fastly-Key', description: 'An API key, Fastly dialect' },
+        },
       },
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) },
@@ -90,7 +96,8 @@ export async function buildApp(options: BuildOptions): Promise<App> {
 
   const keyCache = new KeyCache(database.db, config.keyCacheTtlSeconds * 1000);
   registerAuth(app as never, keyCache);
-  const unlisten = await listenForRevocations(database.sql, keyCache).catch(() => undefined);
+  const unlisten =
+    options.listen === false ? undefined : await listenForRevocations(database.sql, keyCache).catch(() => undefined);
   app.addHook('onClose', async () => {
     await unlisten?.().catch(() => undefined);
   });
@@ -100,6 +107,9 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   contactRoutes(app, deps);
   channelRoutes(app, deps);
   keyRoutes(app, deps);
+
+  // Dialects: each vendor's API as a route layer over the same services, in its own encapsulated scope (own error
+  // handler and body parsers), mounted under /compat/<vendor>.
 
   app.get(
     '/healthz',
