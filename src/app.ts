@@ -6,6 +6,11 @@ import Fastify, { type FastifyServerOptions } from 'fastify';
 import { Type } from 'typebox';
 import { channelRoutes } from './channels/channels.routes.ts';
 import { ChannelSchema } from './channels/channels.schema.ts';
+import { businesscentralDialect } from './compat/businesscentral/businesscentral.routes.ts';
+import { dayzeroDialect } from './compat/dayzero/dayzero.routes.ts';
+import { dnsimpleDialect } from './compat/dnsimple/dnsimple.routes.ts';
+import { ecwidDialect } from './compat/ecwid/ecwid.routes.ts';
+import { fastlyDialect } from './compat/fastly/fastly.routes.ts';
 import type { Config } from './config.ts';
 import { contactRoutes } from './contacts/contacts.routes.ts';
 import { ContactSchema } from './contacts/contacts.schema.ts';
@@ -16,6 +21,7 @@ import { renderReference } from './docs/reference.ts';
 import { KeyCache, listenForRevocations, registerAuth } from './http/auth.ts';
 import type { App } from './http/deps.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
+import { ERRORS } from './http/errors.ts';
 import { ProblemSchema } from './http/schemas.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { keyRoutes } from './keys/keys.routes.ts';
@@ -59,8 +65,27 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     { parseAs: 'string' },
     app.getDefaultJsonParser('error', 'error'),
   );
+  // Load shedding: past maxInflight requests in progress, answer 503 at once rather than let the database queue
+  // (and every client's latency) grow without bound. Health checks are exempt.
+  let inflight = 0;
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    if (request.url === '/healthz' || request.url === '/readyz') return;
+    if (inflight >= config.maxInflight) throw ERRORS.unavailable('The server is overloaded; retry shortly.');
+    inflight++;
+    // 'close' fires once whether the response completed or the client went away.
+    reply.raw.once('close', () => {
+      inflight--;
+    });
+  });
+  // While draining, every response asks its client to close the connection: Node's server.close() otherwise
+  // waits for keep-alive sockets that become idle after their last response.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
   // Every route that needs a key is documented as such in the OpenAPI document.
   app.addHook('onRoute', (route) => {
@@ -106,10 +131,17 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   customerRoutes(app, deps);
   contactRoutes(app, deps);
   channelRoutes(app, deps);
-  keyRoutes(app, deps);
+  keyRoutes(app, deps, keyCache);
 
   // Dialects: each vendor's API as a route layer over the same services, in its own encapsulated scope (own error
   // handler and body parsers), mounted under /compat/<vendor>.
+  await app.register(async (scope) => businesscentralDialect(scope as unknown as App, deps), {
+    prefix: '/compat/businesscentral',
+  });
+  await app.register(async (scope) => dayzeroDialect(scope as unknown as App, deps), { prefix: '/compat/dayzero' });
+  await app.register(async (scope) => fastlyDialect(scope as unknown as App, deps), { prefix: '/compat/fastly' });
+  await app.register(async (scope) => dnsimpleDialect(scope as unknown as App, deps), { prefix: '/compat/dnsimple' });
+  await app.register(async (scope) => ecwidDialect(scope as unknown as App, deps), { prefix: '/compat/ecwid' });
 
   app.get(
     '/healthz',

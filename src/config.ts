@@ -18,6 +18,8 @@ export interface Config {
   /** Seconds an API key stays cached in memory (revocations are also pushed with LISTEN/NOTIFY). */
   readonly keyCacheTtlSeconds: number;
   readonly idempotencyTtlHours: number;
+  /** Requests in progress beyond which new ones are shed with 503 instead of queueing without bound. */
+  readonly maxInflight: number;
 }
 
 export class ConfigError extends Error {}
@@ -67,5 +69,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimitBytes: int(env, 'BODY_LIMIT_BYTES', 1048576, 1024, 104857600),
     keyCacheTtlSeconds: int(env, 'KEY_CACHE_TTL_SECONDS', 60, 0, 86400),
     idempotencyTtlHours: int(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1, 720),
+    maxInflight: int(env, 'MAX_INFLIGHT', 512, 1, 100000),
   });
 }

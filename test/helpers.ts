@@ -124,3 +124,25 @@ export async function count(
   const rows = await env.sql.unsafe(`select count(*)::int as n from ${table}`);
   return Number(rows[0]?.n);
 }
+
+/**
+ * A second app on an existing TestEnv's database, with its own pool, key cache and LISTEN connection, as another
+ * server of the same deployment would be.
+ */
+export async function buildAppOn(
+  env: TestEnv,
+  overrides: Record<string, string> = {},
+): Promise<{ app: App; close(): Promise<void> }> {
+  const config = loadConfig({ DATABASE_URL: env.url, LOG_LEVEL: 'silent', ...overrides });
+  const sql = createSql(env.url, { max: config.poolSize, statementTimeoutMs: config.statementTimeoutMs });
+  const db = new Kysely<DB>({ dialect: new PostgresJsDialect(sql) });
+  const app = await buildApp({ config, database: { db, sql }, logger: false });
+  await app.ready();
+  return {
+    app,
+    close: async () => {
+      await app.close();
+      await db.destroy();
+    },
+  };
+}

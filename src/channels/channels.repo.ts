@@ -24,7 +24,21 @@ export async function findChannel(
   id: string,
   forUpdate = false,
 ): Promise<ChannelRow | undefined> {
-  let q = db.selectFrom('channels').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id);
+  // Only a live customer's channels: a soft-deleted customer's channels are hidden with it.
+  let q = db
+    .selectFrom('channels as ch')
+    .selectAll('ch')
+    .where('ch.tenant_id', '=', tenantId)
+    .where('ch.id', '=', id)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('customers as cu')
+          .select('cu.id')
+          .whereRef('cu.tenant_id', '=', 'ch.tenant_id')
+          .whereRef('cu.id', '=', 'ch.customer_id')
+          .where('cu.deleted_at', 'is', null),
+      ),
+    );
   if (forUpdate) q = q.forUpdate();
   return q.executeTakeFirst();
 }
@@ -111,4 +125,17 @@ export async function listChannelRows(
     .orderBy(orderBy('c', sort))
     .limit(limit + 1)
     .execute();
+}
+
+export async function findChannelByNumber(
+  db: Db,
+  tenantId: string,
+  number: number,
+): Promise<ChannelRow | undefined> {
+  return db
+    .selectFrom('channels')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('number', '=', number as never)
+    .executeTakeFirst();
 }

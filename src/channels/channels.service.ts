@@ -18,6 +18,7 @@ import {
   clearDefault,
   deleteChannelRow,
   findChannel,
+  findChannelByNumber,
   insertChannel,
   listChannelRows,
   lockDefaultScope,
@@ -44,6 +45,10 @@ export function toChannel(row: ChannelRow): Channel {
 }
 
 function checkValue(ctx: TenantContext, type: string, value: string, errors: FieldError[]): void {
+  if (!value.trim()) {
+    errors.push({ field: 'value', code: 'required', message: 'must not be blank' });
+    return;
+  }
   if (type === 'EMAIL' && !isEmail(value.trim())) {
     errors.push({
       field: 'value',
@@ -104,7 +109,7 @@ export async function createChannel(
       customer_id: customerId,
       contact_id: input.contact_id ?? null,
       type: input.type,
-      value: input.value,
+      value: input.value.trim(),
       handle: input.handle ?? null,
       note: input.note ?? null,
       is_default: input.is_default ?? false,
@@ -141,6 +146,7 @@ export async function updateChannel(
     if (!row) throw ERRORS.notFound('channel', id);
     checkIfMatch(ifMatch, row.version);
     const errors: FieldError[] = [];
+    if (patch.value !== undefined) patch.value = patch.value.trim();
     checkValue(ctx, type, patch.value ?? row.value, errors);
     if (errors.length) throw ERRORS.validation(errors);
     if (patch.contact_id !== undefined) await checkContact(trx, ctx, row.customer_id, patch.contact_id);
@@ -193,4 +199,11 @@ export async function listChannels(
     limit,
   );
   return toPage(rows, limit, sort, toChannel);
+}
+
+/** A channel by its integer number (for dialects with integer ids), within the tenant. */
+export async function getChannelByNumber(db: Db, ctx: TenantContext, number: number): Promise<ChannelRow> {
+  const row = Number.isSafeInteger(number) ? await findChannelByNumber(db, ctx.tenantId, number) : undefined;
+  if (!row) throw ERRORS.notFound('channel', String(number));
+  return row;
 }

@@ -5,10 +5,9 @@ import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { type Database, openDatabase } from '../db/connection.ts';
 import { mapDatabaseError } from '../db/errors.ts';
 import { migrate } from '../db/migrate.ts';
-import { AppError } from '../http/errors.ts';
+import { AppError, ERRORS } from '../http/errors.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../keys/keys.service.ts';
 import { isUuid } from '../lib/ids.ts';
-import { serve } from '../server.ts';
 import { createTenant, findTenantBySlug, listTenants } from '../tenants/tenants.service.ts';
 
 const USAGE = `usage: contacts <command>
@@ -59,15 +58,19 @@ export async function main(argv: string[]): Promise<number> {
     },
   });
   const [command, sub, arg] = positionals;
-  if (values.help || !command) {
+  if (values.help) {
     process.stdout.write(`${USAGE}\n`);
-    return command || values.help ? 0 : 2;
+    return 0;
   }
+  if (!command) throw new UsageError('a command is required');
   const config = loadConfig();
   switch (`${command} ${sub ?? ''}`.trim()) {
-    case 'serve':
+    case 'serve': {
+      // Loaded on demand: the HTTP stack (Fastify, every route) doubles the start-up time of the other commands.
+      const { serve } = await import('../server.ts');
       await serve(config);
       return -1;
+    }
     case 'migrate':
       await withDatabase(config, async (database) => {
         // withDatabase has migrated already; report the state.
@@ -93,6 +96,10 @@ export async function main(argv: string[]): Promise<number> {
           ?.split(',')
           .map((s) => s.trim())
           .filter(Boolean);
+        // parseScopes reads "no scopes" as "all scopes"; an explicitly empty --scopes must not mint an admin key.
+        if (scopes?.length === 0) {
+          throw ERRORS.invalidField('scopes', 'invalid_value', 'at least one scope is required');
+        }
         const { key, token } = await createApiKey(database.db, id, { name: values.name, scopes });
         print(key);
         process.stdout.write(`${token}\n`);
@@ -119,15 +126,17 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code);
   },
   (err: unknown) => {
-    if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    // Every parseArgs failure (unknown option, option missing its value, ...) is a usage error.
+    if (err instanceof UsageError || String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS_')) {
       process.stderr.write(`contacts: ${(err as Error).message}\n\n${USAGE}\n`);
       process.exit(2);
     }
     const appError = mapDatabaseError(err);
     if (appError instanceof AppError) {
       const err = appError;
+      // A validation error's message already lists its field errors: print them once, one a line.
       const fields = err.errors.map((e) => `\n  ${e.field}: ${e.message}`).join('');
-      process.stderr.write(`contacts: ${err.message}${fields}\n`);
+      process.stderr.write(`contacts: ${fields ? err.title : err.message}${fields}\n`);
       process.exit(1);
     }
     if (err instanceof ConfigError) {

@@ -113,6 +113,7 @@ export async function isContactInUse(db: Db, tenantId: string, contactId: string
     .selectFrom('customers')
     .select('id')
     .where('tenant_id', '=', tenantId)
+    .where('deleted_at', 'is', null)
     .where((eb) =>
       eb.or([
         eb('billing_contact_id', '=', contactId),
@@ -306,8 +307,9 @@ export async function queryContactRows(
   page = page.orderBy('c.id', spec.orderBy.at(-1)?.desc ? 'desc' : 'asc');
   const rows = await page.offset(spec.offset).limit(spec.limit).execute();
   let total = Number(rows[0]?.total_count ?? 0);
-  // An offset past the end returns no row to carry the window count: count separately.
-  if (rows.length === 0 && spec.offset > 0) {
+  // An offset past the end (or a limit of 0, a count-only query) returns no row to carry the window count:
+  // count separately.
+  if (rows.length === 0 && (spec.offset > 0 || spec.limit === 0)) {
     const r = await q.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     total = Number(r.n);
   }

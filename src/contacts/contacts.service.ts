@@ -1,7 +1,7 @@
 // Contact rules: field normalisation (email syntax, phones to E.164, ISO countries), one primary per customer,
 // soft delete and restore, "in use" protection, and an event for every write in the same transaction.
 import { sql } from 'kysely';
-import { findCustomer } from '../customers/customers.repo.ts';
+import { findCustomer, releaseDesignations } from '../customers/customers.repo.ts';
 import type { Db } from '../db/connection.ts';
 import { type Page, parseSort, toPage } from '../db/keyset.ts';
 import { inTx } from '../db/tx.ts';
@@ -307,6 +307,8 @@ export async function purgeContact(db: Db, ctx: TenantContext, id: string, ifMat
     if (!row) throw ERRORS.notFound('contact', id);
     checkIfMatch(ifMatch, row.version);
     if (await isContactInUse(trx, ctx.tenantId, id)) throw ERRORS.contactInUse(id);
+    // Soft-deleted customers may still name it; they lose that designation with the contact.
+    await releaseDesignations(trx, ctx.tenantId, [id]);
     await deleteContactRow(trx, ctx.tenantId, id);
     await scrubEvents(trx, ctx.tenantId, [id]);
     await recordEvent(trx, ctx, 'contact', 'purged', id, { id, number: row.number });
@@ -339,6 +341,7 @@ export async function listContacts(
   let search: string | undefined;
   if (query.q !== undefined) {
     const q = query.q.trim().toLowerCase();
+    if (!q) throw ERRORS.invalidField('q', 'too_short', 'must not be blank');
     const digits = q.replace(/\D/g, '');
     // A phone-looking query searches the digits of the E.164 numbers, so any formatting matches.
     search = PHONE_LIKE.test(q) && digits.length >= 3 ? digits : q;
@@ -403,4 +406,17 @@ export async function queryContacts(
 
 async function requireCustomer(db: Db, ctx: TenantContext, customerId: string): Promise<void> {
   if (!(await findCustomer(db, ctx.tenantId, customerId))) throw ERRORS.notFound('customer', customerId);
+}
+
+/**
+ * The field errors createContact/updateContact would report for these values (email syntax, phones, country),
+ * without writing anything: lets a dialect report them together with its own vendor rules in one response.
+ */
+export function checkContactFields(
+  ctx: TenantContext,
+  input: Omit<ContactCreate, 'customer_id'>,
+): FieldError[] {
+  const errors: FieldError[] = [];
+  normalize(ctx, input, errors);
+  return errors;
 }

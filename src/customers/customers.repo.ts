@@ -112,3 +112,14 @@ export async function listCustomerRows(
     .limit(limit + 1)
     .execute();
 }
+
+/** The tenant's customers with these ids (deleted ones too), in no particular order. */
+export async function findCustomersByIds(db: Db, tenantId: string, ids: readonly string[]): Promise<CustomerRow[]> {
+  if (ids.length === 0) return [];
+  return db
+    .selectFrom('customers')
+    .selectAll()
+    .where('tenant_id', '=', tenantId)
+    .where('id', 'in', [...ids])
+    .execute();
+}

@@ -21,6 +21,7 @@ import {
   deleteCustomerRow,
   findCustomer,
   findCustomerByNumber,
+  findCustomersByIds,
   insertCustomer,
   listCustomerRows,
   releaseDesignations,
@@ -158,8 +159,14 @@ export async function restoreCustomer(
     if (!row) throw ERRORS.notFound('customer', id);
     checkIfMatch(ifMatch, row.version);
     if (!row.deleted_at) return row;
-    const restored = await updateCustomerRow(trx, ctx.tenantId, id, { deleted_at: null });
     const contacts = await restoreCustomerContacts(trx, ctx.tenantId, id, row.deleted_at);
+    // A designated contact deleted while the customer was deleted is no longer designated.
+    const dangling: CustomerUpdate = {};
+    for (const field of DESIGNATIONS) {
+      const contactId = row[field];
+      if (contactId && !(await findContact(trx, ctx.tenantId, contactId))) dangling[field] = null;
+    }
+    const restored = await updateCustomerRow(trx, ctx.tenantId, id, { ...dangling, deleted_at: null });
     for (const contact of contacts) {
       await recordEvent(trx, ctx, 'contact', 'restored', contact.id, toContact(contact));
     }
@@ -207,6 +214,8 @@ export async function listCustomers(
 ): Promise<Page<Customer>> {
   const sort = parseSort(query.sort, CUSTOMER_SORT_COLUMNS, 'created_at');
   const limit = query.limit ?? 50;
+  const search = query.q?.trim().toLowerCase();
+  if (search === '') throw ERRORS.invalidField('q', 'too_short', 'must not be blank');
   const rows = await listCustomerRows(
     db,
     ctx.tenantId,
@@ -214,7 +223,7 @@ export async function listCustomers(
       externalRef: query.external_ref,
       updatedSince: query.updated_since,
       includeDeleted: query.include_deleted,
-      search: query.q?.trim().toLowerCase() || undefined,
+      search,
     },
     sort,
     query.cursor,
@@ -227,4 +236,17 @@ export async function getCustomerByNumber(db: Db, ctx: TenantContext, number: nu
   const row = Number.isSafeInteger(number) ? await findCustomerByNumber(db, ctx.tenantId, number) : undefined;
   if (!row) throw ERRORS.notFound('customer', String(number));
   return row;
+}
+
+/**
+ * Customers by id, for lists that show each row's customer (e.g. a contact's customer name) in one query;
+ * soft-deleted customers are included so a row never loses its customer's name. Ids of other tenants are absent.
+ */
+export async function getCustomersByIds(
+  db: Db,
+  ctx: TenantContext,
+  ids: readonly string[],
+): Promise<Map<string, CustomerRow>> {
+  const rows = await findCustomersByIds(db, ctx.tenantId, [...new Set(ids)]);
+  return new Map(rows.map((row) => [row.id, row]));
 }

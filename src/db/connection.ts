@@ -77,7 +77,8 @@ export async function openDatabase(
     max: options.poolSize ?? config.poolSize,
     statementTimeoutMs: config.statementTimeoutMs,
   });
-  const db = new Kysely<DB>({ dialect: new PostgresJsDialect(sql) });
+  // A query may legitimately run for statement_timeout; past that plus connect_timeout something is wrong.
+  const db = new Kysely<DB>({ dialect: new PostgresJsDialect(sql, config.statementTimeoutMs + 6000) });
   const cluster = embedded;
   return {
     db,

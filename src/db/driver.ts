@@ -14,10 +14,18 @@ import {
 } from 'kysely';
 import type { ReservedSql, Sql } from 'postgres';
 
+/** Raised when a query does not settle within the client-side deadline (a dead socket, a stuck reconnect). */
+export class QueryDeadlineError extends Error {
+  readonly code = 'QUERY_DEADLINE';
+}
+
 class PostgresJsConnection implements DatabaseConnection {
   #reserved: ReservedSql | undefined;
 
-  constructor(readonly sql: Sql) {}
+  constructor(
+    readonly sql: Sql,
+    private readonly deadlineMs: number,
+  ) {}
 
   get target(): Sql | ReservedSql {
     return this.#reserved ?? this.sql;
@@ -33,7 +41,9 @@ class PostgresJsConnection implements DatabaseConnection {
   }
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.target.unsafe(compiled.sql, compiled.parameters as never[], { prepare: true });
+    const result = await this.#withDeadline(
+      this.target.unsafe(compiled.sql, compiled.parameters as never[], { prepare: true }),
+    );
     const command = result.command;
     const affects =
       command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';
@@ -43,6 +53,24 @@ class PostgresJsConnection implements DatabaseConnection {
     };
   }
 
+  // statement_timeout bounds a query the server runs; this bounds everything else (waiting for a connection
+  // while PostgreSQL restarts, a socket that died silently), so no request waits on the database forever.
+  async #withDeadline<T>(query: Promise<T> & { cancel?: () => unknown }): Promise<T> {
+    if (this.deadlineMs <= 0) return query;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        query.cancel?.();
+        reject(new QueryDeadlineError(`query did not complete within ${this.deadlineMs} ms`));
+      }, this.deadlineMs);
+    });
+    try {
+      return await Promise.race([query, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   // biome-ignore lint/correctness/useYield: streaming is not used by this service
   async *streamQuery<R>(): AsyncIterableIterator<QueryResult<R>> {
     throw new Error('streaming is not supported by this driver');
@@ -50,27 +78,30 @@ class PostgresJsConnection implements DatabaseConnection {
 }
 
 class PostgresJsDriver implements Driver {
-  constructor(private readonly sql: Sql) {}
+  constructor(
+    private readonly sql: Sql,
+    private readonly deadlineMs: number,
+  ) {}
 
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new PostgresJsConnection(this.sql);
+    return new PostgresJsConnection(this.sql, this.deadlineMs);
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const conn = connection as PostgresJsConnection;
     await conn.reserve();
     const isolation = settings.isolationLevel ? ` isolation level ${settings.isolationLevel}` : '';
-    await conn.target.unsafe(`begin${isolation}`);
+    await conn.executeQuery({ sql: `begin${isolation}`, parameters: [] } as unknown as CompiledQuery);
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await (connection as PostgresJsConnection).target.unsafe('commit');
+    await connection.executeQuery({ sql: 'commit', parameters: [] } as unknown as CompiledQuery);
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await (connection as PostgresJsConnection).target.unsafe('rollback');
+    await connection.executeQuery({ sql: 'rollback', parameters: [] } as unknown as CompiledQuery);
   }
 
   async releaseConnection(connection: DatabaseConnection): Promise<void> {
@@ -83,12 +114,16 @@ class PostgresJsDriver implements Driver {
 }
 
 export class PostgresJsDialect implements Dialect {
-  constructor(private readonly sql: Sql) {}
+  /** deadlineMs: client-side bound on any one query, 0 for none. */
+  constructor(
+    private readonly sql: Sql,
+    private readonly deadlineMs = 0,
+  ) {}
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PostgresJsDriver(this.sql);
+    return new PostgresJsDriver(this.sql, this.deadlineMs);
   }
   createQueryCompiler() {
     return new PostgresQueryCompiler();

@@ -100,7 +100,8 @@ export const Metadata = Type.Record(
     type: ['string', 'number', 'boolean', 'null'],
     maxLength: 500,
   }),
-  { maxProperties: 50, description: 'Your own key/value data: at most 50 keys of scalar values' },
+  // propertyNames: a Record's key schema becomes a pattern, which does not bound the key's length by itself.
+  { maxProperties: 50, propertyNames: { maxLength: 40 }, description: 'Your own key/value data: at most 50 keys (≤ 40 chars) of scalar values' },
 );
 
 /** The same properties, each optional (for create-with-defaults and PATCH bodies). */

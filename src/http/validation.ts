@@ -90,7 +90,8 @@ export function toFieldErrors(errors: ErrorObject[], root: string): FieldError[]
         break;
       case 'enum':
         code = 'invalid_value';
-        message = `must be one of: ${(params.allowedValues as unknown[]).join(', ')}`;
+        const allowed = params.allowedValues as unknown[];
+        message = `must be one of: ${allowed.filter((v) => v !== null).join(', ')}${allowed.includes(null) ? ' (or null)' : ''}`;
         break;
       case 'const':
         code = 'invalid_value';

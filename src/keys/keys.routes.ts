@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import type { KeyCache } from '../http/auth.ts';
 import { SCOPES } from '../http/context.ts';
 import type { App, AppDeps } from '../http/deps.ts';
 import { IdParams, problems, UuidSchema } from '../http/schemas.ts';
@@ -21,7 +22,7 @@ const ApiKeySchema = Type.Object(
 );
 const ApiKeyRef = Type.Ref('ApiKey');
 
-export function keyRoutes(app: App, { db }: AppDeps): void {
+export function keyRoutes(app: App, { db }: AppDeps, keyCache: Pick<KeyCache, 'evictKey'>): void {
   app.addSchema(ApiKeySchema);
 
   app.get(
@@ -79,6 +80,11 @@ export function keyRoutes(app: App, { db }: AppDeps): void {
         response: { 200: ApiKeyRef, ...problems(403, 404) },
       },
     },
-    async (request) => revokeApiKey(db, request.ctx.tenantId, request.params.id),
+    async (request) => {
+      const key = await revokeApiKey(db, request.ctx.tenantId, request.params.id);
+      // NOTIFY reaches this server's cache too, but asynchronously: evict here so the next request is refused.
+      keyCache.evictKey(key.id);
+      return key;
+    },
   );
 }
