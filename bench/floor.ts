@@ -9,7 +9,8 @@ const sql = createSql(url, { max: Number(process.env.DB_POOL_SIZE ?? 10), statem
 const app = Fastify({ logger: false });
 
 app.get<{ Params: { tenant: string; id: string } }>('/floor/:tenant/contacts/:id', async (request, reply) => {
-  const rows = await sql`select * from contacts where tenant_id = ${request.params.tenant} and id = ${request.params.id} and deleted_at is null`;
+  const rows =
+    await sql`select * from contacts where tenant_id = ${request.params.tenant} and id = ${request.params.id} and deleted_at is null`;
   if (!rows[0]) return reply.code(404).send({});
   return rows[0];
 });
@@ -26,4 +27,6 @@ app.post<{ Params: { tenant: string; customer: string }; Body: Record<string, st
 );
 
 await app.listen({ host: '127.0.0.1', port });
-process.stderr.write(`floor listening on http://127.0.0.1:${(app.server.address() as { port: number }).port}\n`);
+process.stderr.write(
+  `floor listening on http://127.0.0.1:${(app.server.address() as { port: number }).port}\n`,
+);

@@ -18,10 +18,11 @@ import { customerRoutes } from './customers/customers.routes.ts';
 import { CustomerSchema } from './customers/customers.schema.ts';
 import type { Database } from './db/connection.ts';
 import { renderReference } from './docs/reference.ts';
-import { KeyCache, listenForRevocations, registerAuth } from './http/auth.ts';
+import { KeyCache, listenForRevocations, RateLimiter, registerAuth } from './http/auth.ts';
 import type { App } from './http/deps.ts';
 import { registerErrorHandling } from './http/error-handler.ts';
 import { ERRORS } from './http/errors.ts';
+import { registerCors, registerSecurityHeaders } from './http/headers.ts';
 import { ProblemSchema } from './http/schemas.ts';
 import { validatorCompiler } from './http/validation.ts';
 import { keyRoutes } from './keys/keys.routes.ts';
@@ -38,6 +39,10 @@ export interface BuildOptions {
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
+export function redactSecrets(text: string): string {
+  return text.replace(/ck_[A-Za-z0-9_-]+/g, 'ck_[redacted]');
+}
+
 export async function buildApp(options: BuildOptions): Promise<App> {
   const { config, database } = options;
   const app = Fastify({
@@ -45,6 +50,15 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     logger: options.logger ?? {
       level: config.logLevel,
       redact: ['req.headers.authorization', 'req.headers["fastly-key"]', 'req.headers.cookie'],
+      serializers: {
+        // A client that puts its key in the URL (e.g. ?token=ck_…) must not get it written to the logs.
+        req: (req: { method: string; url: string; hostname?: string; ip?: string }) => ({
+          method: req.method,
+          url: redactSecrets(req.url),
+          hostname: req.hostname,
+          remoteAddress: req.ip,
+        }),
+      },
     },
     bodyLimit: config.bodyLimitBytes,
     requestIdHeader: false,
@@ -97,6 +111,8 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     }
   });
   registerErrorHandling(app as never);
+  registerSecurityHeaders(app as never);
+  registerCors(app as never, config.corsOrigins);
 
   await app.register(swagger, {
     openapi: {
@@ -110,7 +126,12 @@ export async function buildApp(options: BuildOptions): Promise<App> {
       components: {
         securitySchemes: {
           bearerAuth: { type: 'http', scheme: 'bearer', description: 'An API key: ck_…' },
-          fastlyKey: { type: 'apiKey', in: 'header', name: 'Fastly-Key', description: 'An API key, Fastly dialect' },
+          fastlyKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'Fastly-Key',
+            description: 'An API key, Fastly dialect',
+          },
         },
       },
     },
@@ -120,9 +141,15 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   for (const schema of [ProblemSchema, CustomerSchema, ContactSchema, ChannelSchema]) app.addSchema(schema);
 
   const keyCache = new KeyCache(database.db, config.keyCacheTtlSeconds * 1000);
-  registerAuth(app as never, keyCache);
+  registerAuth(
+    app as never,
+    keyCache,
+    config.rateLimitPerMinute > 0 ? new RateLimiter(config.rateLimitPerMinute) : undefined,
+  );
   const unlisten =
-    options.listen === false ? undefined : await listenForRevocations(database.sql, keyCache).catch(() => undefined);
+    options.listen === false
+      ? undefined
+      : await listenForRevocations(database.sql, keyCache).catch(() => undefined);
   app.addHook('onClose', async () => {
     await unlisten?.().catch(() => undefined);
   });
@@ -138,10 +165,18 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   await app.register(async (scope) => businesscentralDialect(scope as unknown as App, deps), {
     prefix: '/compat/businesscentral',
   });
-  await app.register(async (scope) => dayzeroDialect(scope as unknown as App, deps), { prefix: '/compat/dayzero' });
-  await app.register(async (scope) => fastlyDialect(scope as unknown as App, deps), { prefix: '/compat/fastly' });
-  await app.register(async (scope) => dnsimpleDialect(scope as unknown as App, deps), { prefix: '/compat/dnsimple' });
-  await app.register(async (scope) => ecwidDialect(scope as unknown as App, deps), { prefix: '/compat/ecwid' });
+  await app.register(async (scope) => dayzeroDialect(scope as unknown as App, deps), {
+    prefix: '/compat/dayzero',
+  });
+  await app.register(async (scope) => fastlyDialect(scope as unknown as App, deps), {
+    prefix: '/compat/fastly',
+  });
+  await app.register(async (scope) => dnsimpleDialect(scope as unknown as App, deps), {
+    prefix: '/compat/dnsimple',
+  });
+  await app.register(async (scope) => ecwidDialect(scope as unknown as App, deps), {
+    prefix: '/compat/ecwid',
+  });
 
   app.get(
     '/healthz',

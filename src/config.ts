@@ -20,6 +20,10 @@ export interface Config {
   readonly idempotencyTtlHours: number;
   /** Requests in progress beyond which new ones are shed with 503 instead of queueing without bound. */
   readonly maxInflight: number;
+  /** Requests per minute per API key (per server process); 0 turns the limit off. */
+  readonly rateLimitPerMinute: number;
+  /** Origins allowed to call the API from a browser (CORS); empty: CORS off. '*' allows any. */
+  readonly corsOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {}
@@ -70,5 +74,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keyCacheTtlSeconds: int(env, 'KEY_CACHE_TTL_SECONDS', 60, 0, 86400),
     idempotencyTtlHours: int(env, 'IDEMPOTENCY_TTL_HOURS', 24, 1, 720),
     maxInflight: int(env, 'MAX_INFLIGHT', 512, 1, 100000),
+    rateLimitPerMinute: int(env, 'RATE_LIMIT_PER_MINUTE', 6000, 0, 100_000_000),
+    corsOrigins: Object.freeze(
+      (str(env, 'CORS_ORIGINS') ?? '')
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    ),
   });
 }

@@ -62,7 +62,14 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
 
 export async function setupTestEnv(env: Record<string, string> = {}): Promise<TestEnv> {
   const database = await createTestDatabase();
-  const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'silent', ...env });
+  // The production configuration, except the per-key rate limit: suites send bursts from one key on purpose
+  // (test/limits.test.ts covers the limit itself).
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    LOG_LEVEL: 'silent',
+    RATE_LIMIT_PER_MINUTE: '0',
+    ...env,
+  });
   const sql = createSql(database.url, {
     max: config.poolSize,
     statementTimeoutMs: config.statementTimeoutMs,

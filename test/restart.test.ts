@@ -274,7 +274,7 @@ test('(a) first start initialises PostgreSQL and prints an admin key once; a sec
   assert.equal((await http(s1, 'GET', '/v1/customers')).status, 200);
 });
 
-test('(b) every acknowledged write survives a kill -9 of the server', { timeout: 90_000 }, async () => {
+test('(b) every acknowledged write survives a kill -9 of the server', { timeout: 90_000 }, async (t) => {
   const CLIENTS = 10;
   const PER_CLIENT = 5;
   const KILL_AFTER = 30;
@@ -312,6 +312,7 @@ test('(b) every acknowledged write survives a kill -9 of the server', { timeout:
   );
   assert.deepEqual(failures, [], 'no write failed before the kill');
   assert.ok(killed && acknowledged.size >= KILL_AFTER, `acknowledged ${acknowledged.size}`);
+  t.diagnostic(`${acknowledged.size} of ${CLIENTS * PER_CLIENT} writes acknowledged before the kill`);
   const exit = await until('s1 to die', () => (s1.hasExited() ? s1.exited : undefined), EXIT_TIMEOUT_MS);
   assert.equal(exit.signal, 'SIGKILL');
   // The postmaster is detached from the server: it outlives the kill, and the next start adopts it.

@@ -114,7 +114,11 @@ export async function listCustomerRows(
 }
 
 /** The tenant's customers with these ids (deleted ones too), in no particular order. */
-export async function findCustomersByIds(db: Db, tenantId: string, ids: readonly string[]): Promise<CustomerRow[]> {
+export async function findCustomersByIds(
+  db: Db,
+  tenantId: string,
+  ids: readonly string[],
+): Promise<CustomerRow[]> {
   if (ids.length === 0) return [];
   return db
     .selectFrom('customers')

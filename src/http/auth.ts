@@ -105,16 +105,56 @@ function fastlyKey(request: FastifyRequest): string | undefined {
   return typeof header === 'string' && header.trim() ? header.trim() : undefined;
 }
 
+/**
+ * A fixed one-minute window per API key, in this process's memory (behind a load balancer each server allows
+ * the limit; a shared store can replace this class). Answers with the IETF RateLimit headers.
+ */
+export class RateLimiter {
+  readonly #windows = new Map<string, { start: number; used: number }>();
+
+  constructor(private readonly perMinute: number) {}
+
+  /** Counts one request; returns the headers to send and whether the request is over the limit. */
+  take(
+    keyId: string,
+    now = Date.now(),
+  ): { headers: Record<string, string>; limited: boolean; retryAfter: number } {
+    let w = this.#windows.get(keyId);
+    if (!w || now - w.start >= 60_000) {
+      if (this.#windows.size > 100_000) this.#windows.clear();
+      w = { start: now, used: 0 };
+      this.#windows.set(keyId, w);
+    }
+    w.used++;
+    const reset = Math.max(1, Math.ceil((w.start + 60_000 - now) / 1000));
+    const remaining = Math.max(0, this.perMinute - w.used);
+    return {
+      limited: w.used > this.perMinute,
+      retryAfter: reset,
+      headers: {
+        'ratelimit-policy': `${this.perMinute};w=60`,
+        ratelimit: `limit=${this.perMinute}, remaining=${remaining}, reset=${reset}`,
+      },
+    };
+  }
+}
+
 /** Authenticates every route that declares a scope, before its body is read or validated. */
-export function registerAuth(app: FastifyInstance, cache: KeyCache): void {
+export function registerAuth(app: FastifyInstance, cache: KeyCache, limiter?: RateLimiter): void {
   app.decorateRequest('ctx', undefined as unknown as TenantContext);
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const scope = request.routeOptions.config.scope;
     if (!scope) return;
-    const token = request.routeOptions.config.credential === 'fastly-key' ? fastlyKey(request) : bearerToken(request);
+    const token =
+      request.routeOptions.config.credential === 'fastly-key' ? fastlyKey(request) : bearerToken(request);
     if (!token) throw ERRORS.unauthenticated();
     const ctx = await cache.resolve(token);
     if (!ctx) throw ERRORS.unauthenticated('The API key is invalid or revoked.');
+    if (limiter && ctx.apiKeyId) {
+      const verdict = limiter.take(ctx.apiKeyId);
+      reply.headers(verdict.headers);
+      if (verdict.limited) throw ERRORS.rateLimited(verdict.retryAfter);
+    }
     if (!ctx.scopes.has('admin') && !ctx.scopes.has(scope)) throw ERRORS.forbidden(scope);
     request.ctx = { ...ctx, requestId: request.id };
   });

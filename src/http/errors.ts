@@ -101,6 +101,17 @@ export const ERRORS = {
     ),
   invalidField: (field: string, code: string, message: string) =>
     ERRORS.validation([{ field, code, message }]),
+  rateLimited: (retryAfterSeconds: number) =>
+    new AppError(
+      429,
+      'rate_limited',
+      'Too many requests',
+      `This API key is over its rate limit; retry in ${retryAfterSeconds} s.`,
+      [],
+      {
+        'retry-after': String(retryAfterSeconds),
+      },
+    ),
   unavailable: (detail = 'The database is unavailable; retry shortly.') =>
     new AppError(503, 'service_unavailable', 'Service unavailable', detail, [], { 'retry-after': '1' }),
   internal: () => new AppError(500, 'internal_error', 'Internal error', 'An unexpected error occurred.'),

@@ -57,8 +57,12 @@ const STATUS_TEXT: Record<number, string> = {
 /** Error responses for a route, all in the one problem envelope. */
 export function problems(...statuses: number[]): Record<number, TSchema> {
   const out: Record<number, TSchema> = {};
-  for (const status of [401, 503, ...statuses]) {
-    out[status] = Type.Unsafe({ ...problemRef, description: STATUS_TEXT[status] ?? 'Error' });
+  for (const status of [401, 429, 503, ...statuses]) {
+    // Keyed by media type, so the OpenAPI document says application/problem+json, as the responses are served.
+    out[status] = Type.Unsafe({
+      description: STATUS_TEXT[status] ?? 'Error',
+      content: { 'application/problem+json': { schema: problemRef } },
+    });
   }
   return out;
 }
@@ -101,7 +105,11 @@ export const Metadata = Type.Record(
     maxLength: 500,
   }),
   // propertyNames: a Record's key schema becomes a pattern, which does not bound the key's length by itself.
-  { maxProperties: 50, propertyNames: { maxLength: 40 }, description: 'Your own key/value data: at most 50 keys (≤ 40 chars) of scalar values' },
+  {
+    maxProperties: 50,
+    propertyNames: { maxLength: 40 },
+    description: 'Your own key/value data: at most 50 keys (≤ 40 chars) of scalar values',
+  },
 );
 
 /** The same properties, each optional (for create-with-defaults and PATCH bodies). */

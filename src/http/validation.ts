@@ -88,11 +88,12 @@ export function toFieldErrors(errors: ErrorObject[], root: string): FieldError[]
         code = 'too_short';
         message = `must have at least ${String(params.limit)} ${e.keyword === 'minLength' ? 'characters' : 'entries'}`;
         break;
-      case 'enum':
+      case 'enum': {
         code = 'invalid_value';
         const allowed = params.allowedValues as unknown[];
         message = `must be one of: ${allowed.filter((v) => v !== null).join(', ')}${allowed.includes(null) ? ' (or null)' : ''}`;
         break;
+      }
       case 'const':
         code = 'invalid_value';
         message = `must be ${JSON.stringify(params.allowedValue)}`;

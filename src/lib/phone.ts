@@ -3,8 +3,9 @@ import { type CountryCode, parsePhoneNumberWithError } from 'libphonenumber-js/m
 export type PhoneResult = { ok: true; e164: string } | { ok: false; message: string };
 
 /**
- * Parses a phone number as given by a client. National numbers are read in `defaultRegion`; the number must be
- * a valid number of its region (not merely of plausible length), and is returned in E.164.
+ * Parses a phone number as given by a client. National numbers are read in `defaultRegion`; the number must
+ * have a possible length for its country (numbering-plan validity is not required: plans change faster than
+ * metadata, and vendors' own documentation uses unassigned numbers such as +1 800 123 4567). Returned in E.164.
  */
 export function normalizePhone(input: string, defaultRegion: string): PhoneResult {
   const text = input.trim();
@@ -14,7 +15,7 @@ export function normalizePhone(input: string, defaultRegion: string): PhoneResul
       defaultCountry: defaultRegion as CountryCode,
       extract: false,
     });
-    if (!parsed.isValid()) return { ok: false, message: 'is not a valid phone number' };
+    if (!parsed.isPossible()) return { ok: false, message: 'is not a valid phone number' };
     return { ok: true, e164: parsed.number };
   } catch {
     return { ok: false, message: 'is not a phone number' };

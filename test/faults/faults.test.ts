@@ -44,10 +44,19 @@ describe('against an external PostgreSQL', () => {
   let customerId: string;
 
   before(async () => {
-    api = await server({ DATABASE_URL: dbUrl, DB_POOL_SIZE: '4', DB_STATEMENT_TIMEOUT_MS: '1000', MAX_INFLIGHT: '16' });
+    api = await server({
+      DATABASE_URL: dbUrl,
+      DB_POOL_SIZE: '4',
+      DB_STATEMENT_TIMEOUT_MS: '1000',
+      MAX_INFLIGHT: '16',
+    });
     key = api.bootstrapKey ?? '';
     assert.match(key, /^ck_/);
-    const res = await request(`${api.url}/v1/customers`, { method: 'POST', headers: json(key), body: '{"name":"Faulty"}' });
+    const res = await request(`${api.url}/v1/customers`, {
+      method: 'POST',
+      headers: json(key),
+      body: '{"name":"Faulty"}',
+    });
     assert.equal(res.status, 201);
     customerId = String(res.body.id);
   });
@@ -70,7 +79,8 @@ describe('against an external PostgreSQL', () => {
     await new Promise((r) => setTimeout(r, 2500));
     cluster = await ensureEmbeddedPostgres(dir);
     await waitFor(
-      async () => (await request(`${api.url}/v1/customers/${customerId}`, { headers: json(key) })).status === 200,
+      async () =>
+        (await request(`${api.url}/v1/customers/${customerId}`, { headers: json(key) })).status === 200,
       30_000,
       'the API to recover',
     );
@@ -80,7 +90,8 @@ describe('against an external PostgreSQL', () => {
     assert.ok(sawRetryAfter, '503 carries Retry-After');
     assert.equal(statuses.get(0) ?? 0, 0, 'no request hung past the client timeout');
     assert.equal(statuses.get(500) ?? 0, 0, 'no 500');
-    for (const status of statuses.keys()) assert.ok([200, 503].includes(status), `unexpected status ${status}`);
+    for (const status of statuses.keys())
+      assert.ok([200, 503].includes(status), `unexpected status ${status}`);
   });
 
   test('slow queries and pool exhaustion: statement timeout and load shedding answer 503, never hang', async () => {
@@ -91,7 +102,11 @@ describe('against an external PostgreSQL', () => {
     try {
       const results = await Promise.all(
         Array.from({ length: 30 }, () =>
-          request(`${api.url}/v1/customers/${customerId}`, { method: 'PATCH', headers: json(key), body: '{"name":"Blocked"}' }),
+          request(`${api.url}/v1/customers/${customerId}`, {
+            method: 'PATCH',
+            headers: json(key),
+            body: '{"name":"Blocked"}',
+          }),
         ),
       );
       const health = await request(`${api.url}/healthz`);
@@ -101,14 +116,24 @@ describe('against an external PostgreSQL', () => {
         assert.ok(r.headers.get('retry-after'));
       }
       const codes = new Set(results.map((r) => String(r.body.detail)));
-      assert.ok([...codes].some((d) => /overloaded/.test(d)), `some requests were shed: ${[...codes]}`);
-      assert.ok([...codes].some((d) => /too long/.test(d)), `some hit the statement timeout: ${[...codes]}`);
+      assert.ok(
+        [...codes].some((d) => /overloaded/.test(d)),
+        `some requests were shed: ${[...codes]}`,
+      );
+      assert.ok(
+        [...codes].some((d) => /too long/.test(d)),
+        `some hit the statement timeout: ${[...codes]}`,
+      );
     } finally {
       await reserved`rollback`;
       reserved.release();
       await locker.end();
     }
-    const ok = await request(`${api.url}/v1/customers/${customerId}`, { method: 'PATCH', headers: json(key), body: '{"name":"Free"}' });
+    const ok = await request(`${api.url}/v1/customers/${customerId}`, {
+      method: 'PATCH',
+      headers: json(key),
+      body: '{"name":"Free"}',
+    });
     assert.equal(ok.status, 200);
   });
 
@@ -129,6 +154,34 @@ describe('against an external PostgreSQL', () => {
     const shed = results.filter((r) => r.status === 503).length;
     assert.equal(ok, 1, `statuses: ${results.map((r) => r.status)}`);
     assert.equal(ok + stale + shed, 50);
+  });
+
+  test('secrets never reach the logs, even at trace level', async () => {
+    const chatty = await server({ DATABASE_URL: dbUrl, LOG_LEVEL: 'trace' });
+    const secrets = [key];
+    for (let i = 0; i < 3; i++) {
+      const r = await request(`${chatty.url}/v1/api_keys`, {
+        method: 'POST',
+        headers: json(key),
+        body: '{"name":"leak?"}',
+      });
+      assert.equal(r.status, 201);
+      secrets.push(String(r.body.token));
+    }
+    for (const s of secrets) {
+      assert.equal((await request(`${chatty.url}/v1/customers`, { headers: json(s) })).status, 200);
+      await request(`${chatty.url}/compat/fastly/customer/${customerId}/contacts`, {
+        headers: { 'fastly-key': s },
+      });
+      // A key used wrongly (revoked, or in a query string) must not be echoed either.
+      await request(`${chatty.url}/v1/customers?token=${s}`, { headers: { authorization: `Basic ${s}` } });
+    }
+    chatty.child.kill('SIGTERM');
+    await chatty.exited;
+    const log = chatty.stdout() + chatty.stderr();
+    assert.ok(log.length > 1000, 'the server logged at trace level');
+    for (const s of secrets) assert.ok(!log.includes(s), `a secret appeared in the logs: ${s.slice(0, 10)}…`);
+    assert.ok(!log.includes(cluster.password), 'the database password appeared in the logs');
   });
 
   test('SIGTERM drains in-flight requests, then exits 0', async () => {
@@ -163,7 +216,11 @@ describe('kill -9 of the server on the embedded PostgreSQL', () => {
     try {
       const first = await server({ DATA_DIR: dataDir });
       const key = first.bootstrapKey ?? '';
-      const c = await request(`${first.url}/v1/customers`, { method: 'POST', headers: json(key), body: '{"name":"Kill"}' });
+      const c = await request(`${first.url}/v1/customers`, {
+        method: 'POST',
+        headers: json(key),
+        body: '{"name":"Kill"}',
+      });
       const customer = String(c.body.id);
       const acknowledged = new Map<string, string>();
       let stop = false;

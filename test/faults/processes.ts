@@ -12,6 +12,8 @@ export interface ServerProcess {
   /** The admin key printed on first start, when this start printed one. */
   bootstrapKey: string | undefined;
   stderr(): string;
+  /** stdout: the request log (pino) and the first-start banner. */
+  stdout(): string;
   exited: Promise<number | null>;
 }
 
@@ -25,7 +27,14 @@ export async function scratchDir(prefix: string): Promise<string> {
 export async function startServer(env: Record<string, string>, timeoutMs = 90_000): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
     cwd: root,
-    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_PER_MINUTE: '0',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
@@ -54,7 +63,7 @@ export async function startServer(env: Record<string, string>, timeoutMs = 90_00
   });
   // The key is printed before the "listening" line.
   const key = /^\s+(ck_\S+)$/m.exec(out)?.[1];
-  return { child, url, bootstrapKey: key, stderr: () => err, exited };
+  return { child, url, bootstrapKey: key, stderr: () => err, stdout: () => out, exited };
 }
 
 export interface Reply {
@@ -65,10 +74,7 @@ export interface Reply {
   error?: string;
 }
 
-export async function request(
-  url: string,
-  init: RequestInit & { timeoutMs?: number } = {},
-): Promise<Reply> {
+export async function request(url: string, init: RequestInit & { timeoutMs?: number } = {}): Promise<Reply> {
   try {
     const res = await fetch(url, { ...init, signal: AbortSignal.timeout(init.timeoutMs ?? 15_000) });
     const text = await res.text();
@@ -84,7 +90,11 @@ export async function request(
   }
 }
 
-export async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitFor(
+  predicate: () => Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await predicate()) return;

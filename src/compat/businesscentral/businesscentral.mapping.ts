@@ -36,8 +36,20 @@ export interface ContactProperty {
 export const CONTACT_PROPERTIES = {
   id: { edmType: 'Edm.Guid', column: 'id' },
   email: { edmType: 'Edm.String', column: 'sort_email', lowercase: true, field: 'email', maxLength: 254 },
-  firstName: { edmType: 'Edm.String', column: 'first_name', nullable: true, field: 'first_name', maxLength: 100 },
-  lastName: { edmType: 'Edm.String', column: 'last_name', nullable: true, field: 'last_name', maxLength: 100 },
+  firstName: {
+    edmType: 'Edm.String',
+    column: 'first_name',
+    nullable: true,
+    field: 'first_name',
+    maxLength: 100,
+  },
+  lastName: {
+    edmType: 'Edm.String',
+    column: 'last_name',
+    nullable: true,
+    field: 'last_name',
+    maxLength: 100,
+  },
   professionalTitle: {
     edmType: 'Edm.String',
     column: 'job_title',
@@ -47,11 +59,23 @@ export const CONTACT_PROPERTIES = {
   },
   customerId: { edmType: 'Edm.Guid', column: 'customer_id' },
   customerName: { edmType: 'Edm.String' },
-  primaryPhoneNumber: { edmType: 'Edm.String', column: 'phone', nullable: true, field: 'phone', maxLength: 40 },
+  primaryPhoneNumber: {
+    edmType: 'Edm.String',
+    column: 'phone',
+    nullable: true,
+    field: 'phone',
+    maxLength: 40,
+  },
 } as const satisfies Record<string, ContactProperty>;
 
 export type ContactPropertyName = keyof typeof CONTACT_PROPERTIES;
-export const WRITABLE_PROPERTIES = ['email', 'firstName', 'lastName', 'professionalTitle', 'primaryPhoneNumber'] as const;
+export const WRITABLE_PROPERTIES = [
+  'email',
+  'firstName',
+  'lastName',
+  'professionalTitle',
+  'primaryPhoneNumber',
+] as const;
 
 export interface CustomerContact {
   '@odata.etag': string;
@@ -78,7 +102,9 @@ export function etagOf(version: number): string {
 function versionOf(tag: string): number | undefined {
   const m = /^(?:W\/)?"([A-Za-z0-9+/]+={0,2})"$/.exec(tag);
   if (!m) return undefined;
-  const decoded = /^'(\d{1,2});(\d{1,9});00;'$/.exec(Buffer.from(m[1] as string, 'base64').toString('latin1'));
+  const decoded = /^'(\d{1,2});(\d{1,9});00;'$/.exec(
+    Buffer.from(m[1] as string, 'base64').toString('latin1'),
+  );
   if (!decoded || Number(decoded[1]) !== (decoded[2] as string).length) return undefined;
   return Number(decoded[2]);
 }
@@ -112,7 +138,10 @@ export function ifMatchOf(header: string | string[] | undefined): Exclude<IfMatc
 // ---------------------------------------------------------------------------------------------------------------
 // Entities
 
-export function isCustomerContact(row: ContactRow, customerId?: string): row is ContactRow & { customer_id: string } {
+export function isCustomerContact(
+  row: ContactRow,
+  customerId?: string,
+): row is ContactRow & { customer_id: string } {
   return row.customer_id !== null && (customerId === undefined || row.customer_id === customerId);
 }
 
@@ -161,7 +190,8 @@ export function toPdfDocument(contactId: string, contentUrl: string): PdfDocumen
 // ---------------------------------------------------------------------------------------------------------------
 // PATCH body
 
-export type CustomerContactPatchBody = Partial<Record<ContactPropertyName, string | null>> & Record<string, unknown>;
+export type CustomerContactPatchBody = Partial<Record<ContactPropertyName, string | null>> &
+  Record<string, unknown>;
 
 function readOnly(name: string): BcError {
   return new BcError(400, 'BadRequest_InvalidOperation', `Control '${name}' is read-only.`);
@@ -178,7 +208,8 @@ export function toContactPatch(
 ): { patch: ContactPatch; newCustomerId?: string } {
   const patch: ContactPatch = {};
   if (body.id !== undefined && String(body.id).toLowerCase() !== current.id) throw readOnly('id');
-  if (body.customerName !== undefined && body.customerName !== current.customerName) throw readOnly('customerName');
+  if (body.customerName !== undefined && body.customerName !== current.customerName)
+    throw readOnly('customerName');
   for (const name of WRITABLE_PROPERTIES) {
     const value = body[name];
     if (value === undefined) continue;
@@ -226,16 +257,27 @@ const FIELD_TO_PROPERTY: Record<string, string> = {
 function fromAppError(error: AppError): BcError {
   switch (error.status) {
     case 400:
-      return new BcError(400, 'BadRequest', error.code === 'malformed_json' ? 'Invalid Request Body' : error.message);
+      return new BcError(
+        400,
+        'BadRequest',
+        error.code === 'malformed_json' ? 'Invalid Request Body' : error.message,
+      );
     case 401:
-      return new BcError(401, 'Authentication_InvalidCredentials', 'The server has rejected the client credentials.', {
-        'www-authenticate': 'Bearer',
-      });
+      return new BcError(
+        401,
+        'Authentication_InvalidCredentials',
+        'The server has rejected the client credentials.',
+        {
+          'www-authenticate': 'Bearer',
+        },
+      );
     case 403:
       return new BcError(403, 'Authorization_InsufficientPermissions', error.message);
     case 404:
       return notFound(
-        error.code === 'route_not_found' ? 'Bad Request - Error in query syntax.' : 'The requested record does not exist.',
+        error.code === 'route_not_found'
+          ? 'Bad Request - Error in query syntax.'
+          : 'The requested record does not exist.',
       );
     case 409:
       if (error.code === 'concurrent_update') {
@@ -255,12 +297,24 @@ function fromAppError(error: AppError): BcError {
         }
         return `${FIELD_TO_PROPERTY[e.field] ?? e.field}: ${e.message}`;
       });
-      return new BcError(400, 'Application_DialogException', messages.join(' ') || 'The request is not valid.');
+      return new BcError(
+        400,
+        'Application_DialogException',
+        messages.join(' ') || 'The request is not valid.',
+      );
     }
+    case 429:
+      // Business Central documents the status (429, with Retry-After) but no error code for it.
+      return new BcError(429, 'TooManyRequests', error.message, error.headers);
     case 503:
-      return new BcError(503, 'Internal_ServiceUnavailable', 'The service is temporarily unavailable; retry shortly.', {
-        'retry-after': error.headers['retry-after'] ?? '1',
-      });
+      return new BcError(
+        503,
+        'Internal_ServiceUnavailable',
+        'The service is temporarily unavailable; retry shortly.',
+        {
+          'retry-after': error.headers['retry-after'] ?? '1',
+        },
+      );
     default:
       return error.status >= 500
         ? new BcError(500, 'Internal_ServerError', 'An unexpected error occurred.')
@@ -278,7 +332,8 @@ type ValidationIssue = {
 function fromBodyValidation(issues: ValidationIssue[], body: unknown): BcError {
   const issue = issues.find((i) => i.keyword !== 'anyOf' && i.keyword !== 'oneOf') ?? issues[0];
   const name = issue?.instancePath.split('/').filter(Boolean)[0];
-  const value = name && body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
+  const value =
+    name && body && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined;
   switch (issue?.keyword) {
     case 'additionalProperties': {
       const extra = String(issue.params.additionalProperty);

@@ -57,7 +57,8 @@ function tokenize(text: string): Token[] {
       let value = '';
       i++;
       for (;;) {
-        if (i >= text.length) throw badRequest(`Unterminated string literal at position ${start} in '${text}'.`);
+        if (i >= text.length)
+          throw badRequest(`Unterminated string literal at position ${start} in '${text}'.`);
         const c = text[i] as string;
         if (c === "'") {
           // '' inside a literal is one quote.
@@ -258,7 +259,10 @@ class Parser {
 
 function numberLiteral(value: number, text: string): Literal {
   if (/[.eE]/.test(text)) return { type: /[eE]/.test(text) ? 'Edm.Double' : 'Edm.Decimal', value };
-  return { type: Number.isSafeInteger(value) && Math.abs(value) <= 2 ** 31 - 1 ? 'Edm.Int32' : 'Edm.Int64', value };
+  return {
+    type: Number.isSafeInteger(value) && Math.abs(value) <= 2 ** 31 - 1 ? 'Edm.Int32' : 'Edm.Int64',
+    value,
+  };
 }
 
 export function parseFilter(text: string): FilterNode {
@@ -380,6 +384,8 @@ function compare(node: Extract<FilterNode, { kind: 'compare' }>): ContactConditi
     op = FLIP[op];
   }
   if (left.kind !== 'property' || right.kind !== 'literal') {
+    // An unknown or unsupported function is the better message (`tolower(email) eq 'x'`).
+    for (const side of [left, right]) if (side.kind === 'call') call(side);
     throw badRequest(
       `Only comparisons of a property with a literal value are supported in '$filter' (position ${node.pos}).`,
     );
@@ -535,7 +541,9 @@ export function parseODataQuery(query: Record<string, unknown>, options: { singl
     const v = query[name];
     if (v === undefined) return undefined;
     if (typeof v !== 'string') {
-      throw badRequest(`Query option '${name}' was specified more than once, but it must be specified at most once.`);
+      throw badRequest(
+        `Query option '${name}' was specified more than once, but it must be specified at most once.`,
+      );
     }
     return v;
   };

@@ -53,8 +53,9 @@ function winAnsiByte(ch: string): number | undefined {
 }
 
 /**
- * Text → WinAnsi bytes (as a latin1 string). A character the encoding lacks is replaced by its base letter when it
- * has one (Ł→L is not a decomposition, but Ś→S, ǅ→DZ are), otherwise by '?'; controls become spaces.
+ * Text → WinAnsi bytes (as a latin1 string). A character the encoding lacks is replaced by its compatibility
+ * decomposition without accents when that fits (Ś→S, Ǆ→DZ, 𝒜→A), otherwise by '?' (Ł, 李, emoji); controls
+ * become spaces.
  */
 export function toWinAnsi(text: string): string {
   let out = '';

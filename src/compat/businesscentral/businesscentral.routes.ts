@@ -80,7 +80,8 @@ function restoreParentheses(paths: Record<string, unknown> | undefined): void {
 }
 
 const swaggerTransform: SwaggerTransform = ({ schema, url, ...document }) => {
-  if ('openapiObject' in document) restoreParentheses(document.openapiObject.paths as Record<string, unknown>);
+  if ('openapiObject' in document)
+    restoreParentheses(document.openapiObject.paths as Record<string, unknown>);
   return { schema, url: openApiUrl(url) };
 };
 
@@ -111,13 +112,17 @@ export async function businesscentralDialect(app: App, { db }: AppDeps): Promise
     return sendError(
       reply,
       request,
-      new BcError(404, 'BadRequest_ResourceNotFound', `Resource not found for the segment '${decodeSafe(segment)}'.`),
+      new BcError(
+        404,
+        'BadRequest_ResourceNotFound',
+        `Resource not found for the segment '${decodeSafe(segment)}'.`,
+      ),
     );
   });
 
-  function sendJson(reply: FastifyReply, body: unknown, status = 200) {
+  function sendJson(reply: FastifyReply, body: unknown) {
     return reply
-      .code(status)
+      .code(200)
       .header('odata-version', '4.0')
       .type(JSON_TYPE)
       .serializer(JSON.stringify)
@@ -138,12 +143,17 @@ export async function businesscentralDialect(app: App, { db }: AppDeps): Promise
     return id;
   }
 
-  async function loadContact(request: FastifyRequest, params: Params): Promise<ContactRow & { customer_id: string }> {
+  async function loadContact(
+    request: FastifyRequest,
+    params: Params,
+  ): Promise<ContactRow & { customer_id: string }> {
     requireCompany(request, params.company_id);
     const id = (params.id as string).toLowerCase();
     const customerId = params.customer_id?.toLowerCase();
     const row = await getContact(db, request.ctx, id).catch((error: unknown) => {
-      throw error instanceof AppError && error.status === 404 ? notFound('The customerContact does not exist.') : error;
+      throw error instanceof AppError && error.status === 404
+        ? notFound('The customerContact does not exist.')
+        : error;
     });
     if (!isCustomerContact(row, customerId)) throw notFound('The customerContact does not exist.');
     return row;
@@ -165,9 +175,15 @@ export async function businesscentralDialect(app: App, { db }: AppDeps): Promise
     names: Map<string, string>,
     query: Pick<ODataQuery, 'select' | 'expandPdf'>,
   ): Record<string, unknown> {
-    const entity = selectProperties(toCustomerContact(row, names.get(row.customer_id ?? '') ?? ''), query.select);
+    const entity = selectProperties(
+      toCustomerContact(row, names.get(row.customer_id ?? '') ?? ''),
+      query.select,
+    );
     if (query.expandPdf) {
-      entity.pdfDocument = toPdfDocument(row.id, contentUrl(serviceRoot(request), request.ctx.tenantId, row.id));
+      entity.pdfDocument = toPdfDocument(
+        row.id,
+        contentUrl(serviceRoot(request), request.ctx.tenantId, row.id),
+      );
     }
     return entity;
   }
@@ -178,7 +194,12 @@ export async function businesscentralDialect(app: App, { db }: AppDeps): Promise
       : `companies(${companyId})/customerContacts`;
   }
 
-  function contextUrl(request: FastifyRequest, path: string, select: string[] | undefined, suffix = ''): string {
+  function contextUrl(
+    request: FastifyRequest,
+    path: string,
+    select: string[] | undefined,
+    suffix = '',
+  ): string {
     return `${serviceRoot(request)}/$metadata#${path}${select ? `(${select.join(',')})` : ''}${suffix}`;
   }
 
@@ -200,7 +221,9 @@ export async function businesscentralDialect(app: App, { db }: AppDeps): Promise
       // One row even for $top=0, so the total ($count) still comes back.
       limit: Math.max(limit, 1),
     }).catch((error: unknown) => {
-      throw error instanceof AppError && error.status === 404 ? notFound('The customer does not exist.') : error;
+      throw error instanceof AppError && error.status === 404
+        ? notFound('The customer does not exist.')
+        : error;
     });
     const rows = fetched.slice(0, limit);
     const names = await customerNames(request, rows);
@@ -256,7 +279,7 @@ export async function businesscentralDialect(app: App, { db }: AppDeps): Promise
       changes.customer_id = newCustomerId;
     }
     const updated = await updateContact(db, request.ctx, row.id, changes, ifMatch).catch((error: unknown) => {
-      // The customer it moves to was deleted meanwhile.
+      // The contact was just read, so a not-found here is the customer it moves to, deleted meanwhile.
       if (error instanceof AppError && error.status === 404 && newCustomerId !== undefined) {
         throw customerDoesNotExist();
       }
@@ -295,7 +318,10 @@ export async function businesscentralDialect(app: App, { db }: AppDeps): Promise
     const row = await loadContact(request, params);
     const names = await customerNames(request, [row]);
     const name =
-      [row.first_name, row.last_name].filter((p) => p?.trim()).join(' ') || row.name?.trim() || row.email || '';
+      [row.first_name, row.last_name].filter((p) => p?.trim()).join(' ') ||
+      row.name?.trim() ||
+      row.email ||
+      '';
     const pdf = contactCardPdf({
       id: row.id,
       name,
@@ -324,7 +350,7 @@ export async function businesscentralDialect(app: App, { db }: AppDeps): Promise
     // Operation ids: businesscentralGetCustomerContact, and for the customer-scoped paths ...CustomerCustomerContact.
     const op = (name: string) =>
       `businesscentral${scoped ? name.replace('CustomerContact', 'CustomerCustomerContact') : name}`;
-    const of = scoped ? " of one customer (customers({customer_id})/customerContacts)" : '';
+    const of = scoped ? ' of one customer (customers({customer_id})/customerContacts)' : '';
     const collectionParams = scoped ? CustomerParams : CompanyParams;
     const entityParams = scoped ? CustomerContactParams : ContactParams;
 
@@ -431,7 +457,11 @@ export async function businesscentralDialect(app: App, { db }: AppDeps): Promise
 
     // Customer contacts cannot be created (the AL page has InsertAllowed = false), nor replaced or bulk-changed:
     // Business Central answers such requests 405 BadRequest_MethodNotAllowed.
-    const refuse = (url: string, method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', edmType: 'Entity' | 'EntitySet') =>
+    const refuse = (
+      url: string,
+      method: 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+      edmType: 'Entity' | 'EntitySet',
+    ) =>
       app.route({
         method,
         url,

@@ -129,7 +129,9 @@ export const CustomerContactPatch = Type.Object(
     firstName: Type.Optional(StringOrNull(CONTACT_PROPERTIES.firstName.maxLength)),
     lastName: Type.Optional(StringOrNull(CONTACT_PROPERTIES.lastName.maxLength)),
     professionalTitle: Type.Optional(StringOrNull(CONTACT_PROPERTIES.professionalTitle.maxLength)),
-    customerId: Type.Optional(NullableString({ pattern: GUID_PATTERN, description: 'Moves the contact to this customer' })),
+    customerId: Type.Optional(
+      NullableString({ pattern: GUID_PATTERN, description: 'Moves the contact to this customer' }),
+    ),
     customerName: Type.Optional(Type.String({ description: 'Read-only: accepted only unchanged' })),
     primaryPhoneNumber: Type.Optional(StringOrNull(CONTACT_PROPERTIES.primaryPhoneNumber.maxLength)),
   },

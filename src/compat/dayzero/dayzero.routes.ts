@@ -23,6 +23,7 @@ import {
   DELETED,
   fromCore,
   fromCoreCursor,
+  type Issue,
   invalid,
   notFound,
   parseBody,
@@ -105,7 +106,7 @@ export async function dayzeroDialect(app: App, { db }: AppDeps): Promise<void> {
     throw notFound('Contact');
   }
 
-  function fail(issues: ReturnType<typeof checkBusiness>): void {
+  function fail(issues: Issue[]): void {
     if (issues.length) throw invalid(issues);
   }
 

@@ -365,22 +365,52 @@ describe('create validation: FastAPI 422 bodies with pydantic v2 types and messa
     assert.deepEqual(detail(res), [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
   });
 
-  test('malformed JSON → json_invalid at the position', async () => {
-    const res = await env.app.inject({
-      method: 'POST',
-      url: `${BASE}/customers/${customerId}/contacts`,
-      headers: { ...headers(a), 'content-type': 'application/json' },
-      payload: '{"name": "A",}',
+  const malformedJson: [string, number, string][] = [
+    ['{"name": "A",}', 13, 'Expecting property name enclosed in double quotes'],
+    ['{"name" "A"}', 8, "Expecting ':' delimiter"],
+    ['{"name": "A" "role": "x"}', 13, "Expecting ',' delimiter"],
+    ['{"name": }', 9, 'Expecting value'],
+    ['{"name": "A', 9, 'Unterminated string starting at'],
+    ['{"name": "A"} x', 14, 'Extra data'],
+    ["{'name': 'A'}", 1, 'Expecting property name enclosed in double quotes'],
+  ];
+  for (const [payload, pos, error] of malformedJson) {
+    test(`malformed JSON ${payload} → json_invalid at ${pos}`, async () => {
+      const res = await env.app.inject({
+        method: 'POST',
+        url: `${BASE}/customers/${customerId}/contacts`,
+        headers: { ...headers(a), 'content-type': 'application/json' },
+        payload,
+      });
+      assert.deepEqual(detail(res), [
+        { type: 'json_invalid', loc: ['body', pos], msg: 'JSON decode error', input: {}, ctx: { error } },
+      ]);
     });
-    assert.deepEqual(detail(res), [
-      {
-        type: 'json_invalid',
-        loc: ['body', 13],
-        msg: 'JSON decode error',
-        input: {},
-        ctx: { error: 'Expecting property name enclosed in double quotes' },
-      },
-    ]);
+  }
+
+  test('an empty JSON body, or JSON null → body Field required', async () => {
+    for (const payload of ['', 'null']) {
+      const res = await env.app.inject({
+        method: 'POST',
+        url: `${BASE}/customers/${customerId}/contacts`,
+        headers: { ...headers(a), 'content-type': 'application/json' },
+        payload,
+      });
+      assert.deepEqual(detail(res), [{ type: 'missing', loc: ['body'], msg: 'Field required', input: null }]);
+    }
+  });
+
+  test('a JSON body sent as application/*+json or without a Content-Type is read as JSON', async () => {
+    for (const type of ['application/vnd.api+json', undefined]) {
+      const res = await env.app.inject({
+        method: 'POST',
+        url: `${BASE}/customers/${customerId}/contacts`,
+        headers: { ...headers(a), ...(type ? { 'content-type': type } : {}) },
+        payload: Buffer.from('{"name": "Typed"}'),
+      });
+      assert.equal(res.statusCode, 201, res.body);
+      assert.equal(json(res).name, 'Typed');
+    }
   });
 
   test('a non-JSON body is not an object', async () => {

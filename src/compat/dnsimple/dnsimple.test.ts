@@ -1,4 +1,4 @@
-// The DNSimple dialect against DNSimple's recorded responses (fixtures/), and driven by the published `dnsimple`
+// The DNSimple dialect against DNSimple's recorded responses (shared/reference), and driven by the published `dnsimple`
 // npm client over real TLS.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -28,9 +28,13 @@ interface Fixture {
   body: unknown;
 }
 
+// DNSimple's recorded responses, read from the shared reference material beside the checkout (not copied into
+// this repository: their source repository carries no licence).
+const FIXTURES = path.resolve(import.meta.dirname, '../../../../shared/reference/vendors/dnsimple/v2/api');
+
 /** A recorded response: status line and headers, a blank line, then the body (JSON, or nothing). */
 function fixture(name: string): Fixture {
-  const text = readFileSync(path.join(import.meta.dirname, 'fixtures', name), 'utf8');
+  const text = readFileSync(path.join(FIXTURES, name), 'utf8');
   const split = text.indexOf('\n\n');
   const head = split === -1 ? text : text.slice(0, split);
   const rest = split === -1 ? '' : text.slice(split + 2).trim();
