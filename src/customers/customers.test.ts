@@ -286,9 +286,7 @@ describe('create', () => {
       ]);
     });
 
-    test('metadata keys longer than 40 characters are refused', {
-      todo: 'core bug: Metadata declares Type.String({ maxLength: 40 }) keys, but TypeBox emits patternProperties "^.*$", so key length is never checked',
-    }, async () => {
+    test('metadata keys longer than 40 characters are refused', async () => {
       const before = await snapshot();
       const res = await call('POST', '/v1/customers', {
         payload: { name: 'x', metadata: { ['k'.repeat(41)]: 1 } },
