@@ -46,9 +46,12 @@ async function startProcess(
   script: string,
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; url: string }> {
+  // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the API server (open it in Chrome DevTools).
+  const api = script.endsWith('main.ts');
+  const prof = process.env.BENCH_CPU_PROF && api ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', script, ...(script.endsWith('main.ts') ? ['serve'] : [])],
+    [...prof, '--import', 'tsx', script, ...(api ? ['serve'] : [])],
     {
       cwd: root,
       // The per-key rate limit is off: the load comes from one key on purpose.
@@ -336,6 +339,7 @@ async function main() {
     );
   } finally {
     for (const c of children) c.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
     await sql.end();
     await cluster.stop().catch(() => undefined);
     await fs.rm(dataDir, { recursive: true, force: true });

@@ -20,7 +20,7 @@ import type { Database } from './db/connection.ts';
 import { renderReference } from './docs/reference.ts';
 import { KeyCache, listenForRevocations, RateLimiter, registerAuth } from './http/auth.ts';
 import type { App } from './http/deps.ts';
-import { registerErrorHandling } from './http/error-handler.ts';
+import { registerErrorHandling, sendProblem } from './http/error-handler.ts';
 import { ERRORS } from './http/errors.ts';
 import { registerCors, registerSecurityHeaders } from './http/headers.ts';
 import { ProblemSchema } from './http/schemas.ts';
@@ -38,6 +38,28 @@ export interface BuildOptions {
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
+const MAX_PARAM_LENGTH = 200;
+const REROUTED = Symbol('rerouted');
+
+/**
+ * The URL with every path segment the router refuses made harmless: an undecodable one (a stray '%', invalid
+ * UTF-8) has its '%' escaped, so it reaches the route as the literal text it is; an over-long one is cut (it was
+ * longer than any id, and still is). Either way it names nothing, and the route says so in its own error shape.
+ */
+function reroutableUrl(url: string): string {
+  const at = url.indexOf('?');
+  const path = at === -1 ? url : url.slice(0, at);
+  const segments = path.split('/').map((segment) => {
+    const cut = segment.length > MAX_PARAM_LENGTH ? segment.slice(0, MAX_PARAM_LENGTH / 4) : segment;
+    try {
+      decodeURIComponent(cut);
+      return cut;
+    } catch {
+      return cut.replaceAll('%', '%25');
+    }
+  });
+  return segments.join('/') + (at === -1 ? '' : url.slice(at));
+}
 
 export function redactSecrets(text: string): string {
   return text.replace(/ck_[A-Za-z0-9_-]+/g, 'ck_[redacted]');
@@ -45,6 +67,7 @@ export function redactSecrets(text: string): string {
 
 export async function buildApp(options: BuildOptions): Promise<App> {
   const { config, database } = options;
+  let self: App | undefined;
   const app = Fastify({
     ...(options.https ? { https: options.https } : {}),
     logger: options.logger ?? {
@@ -69,8 +92,27 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     return503OnClosing: true,
     connectionTimeout: 30_000,
     requestTimeout: 60_000,
-    routerOptions: { maxParamLength: 200 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+    // The router refuses a path segment that is not valid percent-encoding (FST_ERR_BAD_URL) or is longer than
+    // maxParamLength (FST_ERR_MAX_PARAM_LENGTH) before any route, hook or 404 handler runs, and Fastify would answer
+    // in its own JSON, neither a problem nor a dialect's error shape. Route such a request once more with those
+    // segments made harmless, so the route (or the 404 handler of its prefix) answers in its own shape.
+    frameworkErrors: (error, request, reply) => {
+      const raw = request.raw as typeof request.raw & { [REROUTED]?: boolean };
+      if (self && !raw[REROUTED] && (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH')) {
+        raw[REROUTED] = true;
+        raw.url = reroutableUrl(raw.url ?? '/');
+        self.routing(raw, reply.raw);
+        return;
+      }
+      const appError =
+        error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? ERRORS.notFound('resource')
+          : ERRORS.internal();
+      sendProblem(reply, request, appError);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  self = app;
 
   app.setValidatorCompiler(validatorCompiler);
   app.removeContentTypeParser('text/plain');
@@ -82,24 +124,23 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   // Load shedding: past maxInflight requests in progress, answer 503 at once rather than let the database queue
   // (and every client's latency) grow without bound. Health checks are exempt.
   let inflight = 0;
-  app.addHook('onRequest', async (request, reply) => {
+  const release = () => {
+    inflight--;
+  };
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
-    if (request.url === '/healthz' || request.url === '/readyz') return;
-    if (inflight >= config.maxInflight) throw ERRORS.unavailable('The server is overloaded; retry shortly.');
+    if (request.url === '/healthz' || request.url === '/readyz') return done();
+    if (inflight >= config.maxInflight) return done(ERRORS.unavailable('The server is overloaded; retry shortly.'));
     inflight++;
     // 'close' fires once whether the response completed or the client went away.
-    reply.raw.once('close', () => {
-      inflight--;
-    });
+    reply.raw.once('close', release);
+    done();
   });
   // While draining, every response asks its client to close the connection: Node's server.close() otherwise
   // waits for keep-alive sockets that become idle after their last response.
   let closing = false;
   app.addHook('preClose', async () => {
     closing = true;
-  });
-  app.addHook('onSend', async (_request, reply) => {
-    if (closing) reply.header('connection', 'close');
   });
   // Every route that needs a key is documented as such in the OpenAPI document.
   app.addHook('onRoute', (route) => {
@@ -111,7 +152,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     }
   });
   registerErrorHandling(app as never);
-  registerSecurityHeaders(app as never);
+  registerSecurityHeaders(app as never, () => closing);
   registerCors(app as never, config.corsOrigins);
 
   await app.register(swagger, {

@@ -1,12 +1,12 @@
 // API key → tenant context, resolved once per request. Keys are cached in memory so authentication costs no
 // database round trip on the hot path; a revocation reaches every server at once through LISTEN/NOTIFY, and the
 // TTL bounds staleness should a notification be missed (e.g. across a database restart).
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Sql } from 'postgres';
 import type { Db } from '../db/connection.ts';
 import { findActiveKey, hashToken, KEY_REVOKED_CHANNEL, touchApiKey } from '../keys/keys.service.ts';
 import { isScope, type Scope, type TenantContext } from './context.ts';
-import { ERRORS } from './errors.ts';
+import { type AppError, ERRORS } from './errors.ts';
 
 interface Entry {
   ctx: Omit<TenantContext, 'requestId'>;
@@ -25,6 +25,15 @@ export class KeyCache {
     private readonly db: Db,
     private readonly ttlMs: number,
   ) {}
+
+  /** The cached context for a token, without touching the database; undefined on a miss. */
+  peek(token: string): Omit<TenantContext, 'requestId'> | undefined {
+    const now = Date.now();
+    const entry = this.#entries.get(hashToken(token).toString('base64'));
+    if (!entry || entry.expires <= now) return undefined;
+    this.#touch(entry.ctx.tenantId, entry.keyId, now);
+    return entry.ctx;
+  }
 
   async resolve(token: string): Promise<Omit<TenantContext, 'requestId'> | undefined> {
     const cacheKey = hashToken(token).toString('base64');
@@ -142,20 +151,33 @@ export class RateLimiter {
 /** Authenticates every route that declares a scope, before its body is read or validated. */
 export function registerAuth(app: FastifyInstance, cache: KeyCache, limiter?: RateLimiter): void {
   app.decorateRequest('ctx', undefined as unknown as TenantContext);
-  app.addHook('onRequest', async (request, reply) => {
-    const scope = request.routeOptions.config.scope;
-    if (!scope) return;
-    const token =
-      request.routeOptions.config.credential === 'fastly-key' ? fastlyKey(request) : bearerToken(request);
-    if (!token) throw ERRORS.unauthenticated();
-    const ctx = await cache.resolve(token);
-    if (!ctx) throw ERRORS.unauthenticated('The API key is invalid or revoked.');
+
+  const admit = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    ctx: Omit<TenantContext, 'requestId'> | undefined,
+    scope: Scope,
+  ): AppError | undefined => {
+    if (!ctx) return ERRORS.unauthenticated('The API key is invalid or revoked.');
     if (limiter && ctx.apiKeyId) {
       const verdict = limiter.take(ctx.apiKeyId);
       reply.headers(verdict.headers);
-      if (verdict.limited) throw ERRORS.rateLimited(verdict.retryAfter);
+      if (verdict.limited) return ERRORS.rateLimited(verdict.retryAfter);
     }
-    if (!ctx.scopes.has('admin') && !ctx.scopes.has(scope)) throw ERRORS.forbidden(scope);
+    if (!ctx.scopes.has('admin') && !ctx.scopes.has(scope)) return ERRORS.forbidden(scope);
     request.ctx = { ...ctx, requestId: request.id };
+    return undefined;
+  };
+
+  // Callback style, synchronous when the key is cached: this hook runs on every request of the hot path.
+  app.addHook('onRequest', (request, reply, done) => {
+    const scope = request.routeOptions.config.scope;
+    if (!scope) return done();
+    const token =
+      request.routeOptions.config.credential === 'fastly-key' ? fastlyKey(request) : bearerToken(request);
+    if (!token) return done(ERRORS.unauthenticated());
+    const cached = cache.peek(token);
+    if (cached) return done(admit(request, reply, cached, scope));
+    cache.resolve(token).then((ctx) => done(admit(request, reply, ctx, scope)), done);
   });
 }

@@ -10,13 +10,16 @@ const HTML_POLICY = {
   'cross-origin-opener-policy': 'same-origin',
 };
 
-export function registerSecurityHeaders(app: FastifyInstance): void {
-  app.addHook('onSend', async (request, reply, payload) => {
+/** isDraining: while the server drains, responses also ask clients to close their keep-alive connections. */
+export function registerSecurityHeaders(app: FastifyInstance, isDraining: () => boolean): void {
+  // Callback style: this runs on every response of the hot path.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
-    if (request.headers.authorization || request.headers['fastly-key'])
-      reply.header('cache-control', 'no-store');
-    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) reply.headers(HTML_POLICY);
-    return payload;
+    if (request.headers.authorization || request.headers['fastly-key']) reply.header('cache-control', 'no-store');
+    const type = reply.getHeader('content-type');
+    if (typeof type === 'string' && type.startsWith('text/html')) reply.headers(HTML_POLICY);
+    if (isDraining()) reply.header('connection', 'close');
+    done(null, payload);
   });
 }
 
