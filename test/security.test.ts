@@ -1,9 +1,10 @@
-// Tenant isolation and authorization, generated from the OpenAPI document: every secured operation is sent
-// without credentials, with bad or revoked keys, with a key lacking its scope, and with another tenant's admin key
-// aimed at this tenant's objects. A route added later is covered without editing this file, and a route this
-// file cannot fill in (an unknown path parameter, a scheme with no credential rule) fails loudly.
+// Tenant isolation and authorization, generated from the OpenAPI document: every secured operation, native or of a
+// vendor dialect under /compat/, is sent without credentials, with bad or revoked keys, with a key lacking its
+// scope, and with another tenant's admin key aimed at this tenant's objects. A route added later is covered without
+// editing this file, and a route this file cannot fill in (an unknown path parameter, a scheme with no credential
+// rule, a dialect with no rules) fails loudly.
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { SCOPES, type Scope } from '../src/http/context.ts';
 import { createTestTenant, json, keyFor, setupTestEnv, type TestEnv, type TestTenant } from './helpers.ts';
@@ -28,6 +29,7 @@ interface Schema {
 interface Parameter {
   name: string;
   in: string;
+  required?: boolean;
   schema?: Schema;
 }
 interface Operation {
@@ -36,6 +38,7 @@ interface Operation {
   'x-required-scope'?: string;
   parameters?: Parameter[];
   requestBody?: { content: Record<string, { schema: Schema }> };
+  responses?: Record<string, unknown>;
 }
 interface OpenApi {
   paths: Record<string, Record<string, Operation>>;
@@ -48,18 +51,19 @@ interface Op {
   scheme: string;
   scope: Scope;
   label: string;
+  /** The vendor dialect serving the operation; undefined for the native API. */
+  dialect?: Dialect | undefined;
 }
 
 /**
- * How each security scheme carries a token. Dialect paths (/compat/…) are skipped for now: they speak their vendor's
- * error shapes and name objects by integer numbers. To cover one, add its scheme here (e.g. fastlyKey:
- * (token) => ({ 'fastly-key': token })), teach `paramKind`/`idFor` its path parameters, teach `expectDenied` its
- * error shape, and drop its prefix from SKIPPED_PREFIXES.
+ * How each security scheme carries a token. Dialect paths (/compat/…) speak their vendor's error shapes and name
+ * objects in their own ways: each is described by an entry of DIALECTS (below), and a /compat/ path with no entry
+ * fails the first test.
  */
 const CREDENTIALS: Record<string, (token: string) => Record<string, string>> = {
   bearerAuth: (token) => ({ authorization: `Bearer ${token}` }),
+  fastlyKey: (token) => ({ 'fastly-key': token }),
 };
-const SKIPPED_PREFIXES = ['/compat/'];
 
 type Kind = 'customer' | 'contact' | 'channel' | 'api_key';
 type Objects = Record<Kind, string[]>;

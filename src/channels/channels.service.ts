@@ -93,7 +93,7 @@ export async function createChannel(
   checkValue(ctx, input.type, input.value, errors);
   if (errors.length) throw ERRORS.validation(errors);
   return inTx(db, async (trx) => {
-    if (!(await findCustomer(trx, ctx.tenantId, customerId, { forShare: true }))) {
+    if (!(await findCustomer(trx, ctx.tenantId, customerId, { forKeyShare: true }))) {
       throw ERRORS.notFound('customer', customerId);
     }
     await checkContact(trx, ctx, customerId, input.contact_id);

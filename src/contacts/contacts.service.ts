@@ -154,8 +154,9 @@ function differs(row: ContactRow, set: ContactUpdate): boolean {
 }
 
 async function requireLiveCustomer(db: Db, ctx: TenantContext, customerId: string): Promise<void> {
-  // FOR SHARE: the customer cannot be deleted until this transaction ends.
-  const customer = await findCustomer(db, ctx.tenantId, customerId, { forShare: true });
+  // FOR KEY SHARE (the lock the foreign key check takes anyway): the customer cannot be deleted until this
+  // transaction ends, and writers adding contacts to one customer do not block each other.
+  const customer = await findCustomer(db, ctx.tenantId, customerId, { forKeyShare: true });
   if (!customer) throw ERRORS.notFound('customer', customerId);
 }
 

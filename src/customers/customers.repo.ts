@@ -25,12 +25,16 @@ export async function findCustomer(
   db: Db,
   tenantId: string,
   id: string,
-  options: { includeDeleted?: boolean; forUpdate?: boolean; forShare?: boolean } = {},
+  // Lock strengths: FOR UPDATE (delete, restore, purge) conflicts with the FOR KEY SHARE a new contact or
+  // channel takes on its customer, so a customer cannot be deleted under a contact being added; FOR NO KEY
+  // UPDATE (plain updates) does not, so editing a customer never blocks adding to it.
+  options: { includeDeleted?: boolean; forUpdate?: boolean; forNoKeyUpdate?: boolean; forKeyShare?: boolean } = {},
 ): Promise<CustomerRow | undefined> {
   let q = db.selectFrom('customers').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id);
   if (!options.includeDeleted) q = q.where('deleted_at', 'is', null);
   if (options.forUpdate) q = q.forUpdate();
-  else if (options.forShare) q = q.forShare();
+  else if (options.forNoKeyUpdate) q = q.forNoKeyUpdate();
+  else if (options.forKeyShare) q = q.forKeyShare();
   return q.executeTakeFirst();
 }
 

@@ -115,7 +115,7 @@ export async function updateCustomer(
   ifMatch?: IfMatch,
 ): Promise<CustomerRow> {
   return inTx(db, async (trx) => {
-    const row = await findCustomer(trx, ctx.tenantId, id, { forUpdate: true });
+    const row = await findCustomer(trx, ctx.tenantId, id, { forNoKeyUpdate: true });
     if (!row) throw ERRORS.notFound('customer', id);
     checkIfMatch(ifMatch, row.version);
     await checkDesignations(trx, ctx, id, patch);

@@ -53,6 +53,11 @@ export function mapDatabaseError(err: unknown): AppError | undefined {
       return ERRORS.validation([
         { field: e.column_name ?? 'body', code: 'too_long', message: 'value too long' },
       ]);
+    // No text or jsonb value can hold U+0000: text refuses the byte 0x00 (22021), jsonb the \u0000 escape (22P05).
+    // Schemas bound types and lengths, not characters, so a client's value is what hits this.
+    case '22021':
+    case '22P05':
+      return ERRORS.badRequest('Text values cannot contain the NUL character (U+0000).');
     case '57014':
       return ERRORS.unavailable('The query took too long; retry shortly.');
     case '40001':
