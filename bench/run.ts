@@ -48,24 +48,21 @@ async function startProcess(
 ): Promise<{ child: ChildProcess; url: string }> {
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the API server (open it in Chrome DevTools).
   const api = script.endsWith('main.ts');
-  const prof = process.env.BENCH_CPU_PROF && api ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(
-    process.execPath,
-    [...prof, '--import', 'tsx', script, ...(api ? ['serve'] : [])],
-    {
-      cwd: root,
-      // The per-key rate limit is off: the load comes from one key on purpose.
-      env: {
-        ...process.env,
-        ...env,
-        HOST: '127.0.0.1',
-        PORT: '0',
-        LOG_LEVEL: 'warn',
-        RATE_LIMIT_PER_MINUTE: '0',
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
+  const prof =
+    process.env.BENCH_CPU_PROF && api ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', script, ...(api ? ['serve'] : [])], {
+    cwd: root,
+    // The per-key rate limit is off: the load comes from one key on purpose.
+    env: {
+      ...process.env,
+      ...env,
+      HOST: '127.0.0.1',
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      RATE_LIMIT_PER_MINUTE: '0',
     },
-  );
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`${script} did not start: ${buf}`)), 60_000);
@@ -339,7 +336,9 @@ async function main() {
     );
   } finally {
     for (const c of children) c.kill('SIGTERM');
-    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))));
+    await Promise.all(
+      children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once('exit', r)))),
+    );
     await sql.end();
     await cluster.stop().catch(() => undefined);
     await fs.rm(dataDir, { recursive: true, force: true });

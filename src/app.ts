@@ -99,7 +99,11 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     // segments made harmless, so the route (or the 404 handler of its prefix) answers in its own shape.
     frameworkErrors: (error, request, reply) => {
       const raw = request.raw as typeof request.raw & { [REROUTED]?: boolean };
-      if (self && !raw[REROUTED] && (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH')) {
+      if (
+        self &&
+        !raw[REROUTED] &&
+        (error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH')
+      ) {
         raw[REROUTED] = true;
         raw.url = reroutableUrl(raw.url ?? '/');
         self.routing(raw, reply.raw);
@@ -130,7 +134,8 @@ export async function buildApp(options: BuildOptions): Promise<App> {
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id);
     if (request.url === '/healthz' || request.url === '/readyz') return done();
-    if (inflight >= config.maxInflight) return done(ERRORS.unavailable('The server is overloaded; retry shortly.'));
+    if (inflight >= config.maxInflight)
+      return done(ERRORS.unavailable('The server is overloaded; retry shortly.'));
     inflight++;
     // 'close' fires once whether the response completed or the client went away.
     reply.raw.once('close', release);

@@ -28,7 +28,12 @@ export async function findCustomer(
   // Lock strengths: FOR UPDATE (delete, restore, purge) conflicts with the FOR KEY SHARE a new contact or
   // channel takes on its customer, so a customer cannot be deleted under a contact being added; FOR NO KEY
   // UPDATE (plain updates) does not, so editing a customer never blocks adding to it.
-  options: { includeDeleted?: boolean; forUpdate?: boolean; forNoKeyUpdate?: boolean; forKeyShare?: boolean } = {},
+  options: {
+    includeDeleted?: boolean;
+    forUpdate?: boolean;
+    forNoKeyUpdate?: boolean;
+    forKeyShare?: boolean;
+  } = {},
 ): Promise<CustomerRow | undefined> {
   let q = db.selectFrom('customers').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id);
   if (!options.includeDeleted) q = q.where('deleted_at', 'is', null);

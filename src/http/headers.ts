@@ -15,7 +15,8 @@ export function registerSecurityHeaders(app: FastifyInstance, isDraining: () => 
   // Callback style: this runs on every response of the hot path.
   app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('x-content-type-options', 'nosniff');
-    if (request.headers.authorization || request.headers['fastly-key']) reply.header('cache-control', 'no-store');
+    if (request.headers.authorization || request.headers['fastly-key'])
+      reply.header('cache-control', 'no-store');
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('text/html')) reply.headers(HTML_POLICY);
     if (isDraining()) reply.header('connection', 'close');
