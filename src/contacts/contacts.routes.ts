@@ -4,7 +4,8 @@ import { CustomerIdParams } from '../customers/customers.schema.ts';
 import type { App, AppDeps } from '../http/deps.ts';
 import { etagOf, parseIfMatch, withEtag } from '../http/etag.ts';
 import { runIdempotent, sendOutcome } from '../http/idempotency.ts';
-import { DeleteQuery, IdParams, problems } from '../http/schemas.ts';
+import { IdParams, problems } from '../http/schemas.ts';
+import { softDeleteRoutes } from '../http/soft-delete.routes.ts';
 import {
   ContactCreate,
   ContactList,
@@ -159,49 +160,19 @@ export function contactRoutes(app: App, { db, config }: AppDeps): void {
     },
   );
 
-  app.delete(
-    '/v1/contacts/:id',
-    {
-      config: { scope: 'contacts:write' },
-      schema: {
-        operationId: 'deleteContact',
-        tags,
-        summary: 'Delete a contact (soft; purge=true erases it, admin scope)',
-        description:
-          'Soft delete sets deleted_at and returns the contact; POST /restore undoes it. 409 when the contact is a designated contact of a customer.',
-        params: IdParams,
-        querystring: DeleteQuery,
-        response: { 200: ContactRef, 204: Type.Null(), ...problems(400, 403, 404, 409, 412, 422) },
-      },
-    },
-    async (request, reply) => {
-      const ifMatch = parseIfMatch(request);
-      if (request.query.purge) {
-        await purgeContact(db, request.ctx, request.params.id, ifMatch);
-        return reply.code(204).send(null);
-      }
-      const row = await deleteContact(db, request.ctx, request.params.id, ifMatch);
-      withEtag(request, reply, row.version);
-      return toContact(row);
-    },
-  );
-
-  app.post(
-    '/v1/contacts/:id/restore',
-    {
-      config: { scope: 'contacts:write' },
-      schema: {
-        operationId: 'restoreContact',
-        tags,
-        summary: 'Restore a soft-deleted contact',
-        params: IdParams,
-        response: { 200: ContactRef, ...problems(400, 403, 404, 409, 412) },
-      },
-    },
-    async (request, reply) => {
-      const row = await restoreContact(db, request.ctx, request.params.id, parseIfMatch(request));
-      withEtag(request, reply, row.version);
-      return toContact(row);
-    },
-  );
+  softDeleteRoutes(app, db, {
+    base: '/v1/contacts',
+    noun: 'Contact',
+    tags,
+    scope: 'contacts:write',
+    ref: ContactRef,
+    deleteSummary: 'Delete a contact (soft; purge=true erases it, admin scope)',
+    deleteDescription:
+      'Soft delete sets deleted_at and returns the contact; POST /restore undoes it. 409 when the contact is a designated contact of a customer.',
+    restoreSummary: 'Restore a soft-deleted contact',
+    toApi: toContact,
+    remove: deleteContact,
+    purge: purgeContact,
+    restore: restoreContact,
+  });
 }

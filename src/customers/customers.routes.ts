@@ -2,7 +2,8 @@ import { Type } from 'typebox';
 import type { App, AppDeps } from '../http/deps.ts';
 import { etagOf, parseIfMatch, withEtag } from '../http/etag.ts';
 import { runIdempotent, sendOutcome } from '../http/idempotency.ts';
-import { DeleteQuery, IdParams, problems } from '../http/schemas.ts';
+import { IdParams, problems } from '../http/schemas.ts';
+import { softDeleteRoutes } from '../http/soft-delete.routes.ts';
 import {
   CustomerCreate,
   CustomerList,
@@ -124,47 +125,17 @@ export function customerRoutes(app: App, { db, config }: AppDeps): void {
     },
   );
 
-  app.delete(
-    '/v1/customers/:id',
-    {
-      config: { scope: 'customers:write' },
-      schema: {
-        operationId: 'deleteCustomer',
-        tags,
-        summary: 'Delete a customer and its contacts (soft; purge=true erases them, admin scope)',
-        params: IdParams,
-        querystring: DeleteQuery,
-        response: { 200: CustomerRef, 204: Type.Null(), ...problems(400, 403, 404, 409, 412, 422) },
-      },
-    },
-    async (request, reply) => {
-      const ifMatch = parseIfMatch(request);
-      if (request.query.purge) {
-        await purgeCustomer(db, request.ctx, request.params.id, ifMatch);
-        return reply.code(204).send(null);
-      }
-      const row = await deleteCustomer(db, request.ctx, request.params.id, ifMatch);
-      withEtag(request, reply, row.version);
-      return toCustomer(row);
-    },
-  );
-
-  app.post(
-    '/v1/customers/:id/restore',
-    {
-      config: { scope: 'customers:write' },
-      schema: {
-        operationId: 'restoreCustomer',
-        tags,
-        summary: 'Restore a soft-deleted customer with the contacts its deletion removed',
-        params: IdParams,
-        response: { 200: CustomerRef, ...problems(400, 403, 404, 409, 412) },
-      },
-    },
-    async (request, reply) => {
-      const row = await restoreCustomer(db, request.ctx, request.params.id, parseIfMatch(request));
-      withEtag(request, reply, row.version);
-      return toCustomer(row);
-    },
-  );
+  softDeleteRoutes(app, db, {
+    base: '/v1/customers',
+    noun: 'Customer',
+    tags,
+    scope: 'customers:write',
+    ref: CustomerRef,
+    deleteSummary: 'Delete a customer and its contacts (soft; purge=true erases them, admin scope)',
+    restoreSummary: 'Restore a soft-deleted customer with the contacts its deletion removed',
+    toApi: toCustomer,
+    remove: deleteCustomer,
+    purge: purgeCustomer,
+    restore: restoreCustomer,
+  });
 }
