@@ -182,7 +182,8 @@ const CHECKERS: Record<Family, (res: Response) => string | undefined> = {
     if (!b || !isString(b.message)) return 'no message';
     if (b.errors !== undefined) {
       if (!b.errors || typeof b.errors !== 'object') return 'errors is not an object';
-      for (const v of Object.values(b.errors)) if (!Array.isArray(v) || !v.every(isString)) return 'bad errors';
+      for (const v of Object.values(b.errors))
+        if (!Array.isArray(v) || !v.every(isString)) return 'bad errors';
     }
     return undefined;
   },
@@ -197,7 +198,10 @@ const CHECKERS: Record<Family, (res: Response) => string | undefined> = {
 
 const DIALECTS: Family[] = ['fastly', 'businesscentral', 'dayzero', 'dnsimple', 'ecwid'];
 
-/** The family of the route a URL reaches; inject resolves dot segments as a client's URL parser would. */
+/**
+ * The family of the route a URL reaches; inject resolves dot segments as a client's URL parser would. A dialect
+ * mounted later but missing from DIALECTS is checked as native and fails loudly until it gets its checker.
+ */
 function familyOf(url: string): Family {
   const path = new URL(url, 'http://localhost').pathname;
   for (const d of DIALECTS) if (path.startsWith(`/compat/${d}/`)) return d;
@@ -205,7 +209,13 @@ function familyOf(url: string): Family {
 }
 
 // Internal text must never reach a client, whatever the status.
-const LEAKS = [/node_modules/, /\n\s+at /, /syntax error at or near/i, /relation "/, /violates .* constraint/];
+const LEAKS = [
+  /node_modules/,
+  /\n\s+at /,
+  /syntax error at or near/i,
+  /relation "/,
+  /violates .* constraint/,
+];
 
 // ---------------------------------------------------------------------------------------------------------------
 // The world: two tenants with real objects, so generated requests also name things that exist
@@ -239,7 +249,13 @@ async function post(path: string, auth: Record<string, string>, payload: object)
 
 async function populate(t: TestTenant): Promise<{ ids: Pools; numbers: Pools }> {
   const ids: Pools = { tenant: [t.tenant.id], customer: [], contact: [], channel: [], api_key: [] };
-  const numbers: Pools = { tenant: [String(t.tenant.number)], customer: [], contact: [], channel: [], api_key: [] };
+  const numbers: Pools = {
+    tenant: [String(t.tenant.number)],
+    customer: [],
+    contact: [],
+    channel: [],
+    api_key: [],
+  };
   const add = (kind: keyof Pools, o: { id: string; number?: number }) => {
     ids[kind].push(o.id);
     if (o.number !== undefined) numbers[kind].push(String(o.number));
@@ -248,10 +264,19 @@ async function populate(t: TestTenant): Promise<{ ids: Pools; numbers: Pools }> 
     const customer = await post('/v1/customers', t.auth, { name, external_ref: `${name}-${t.tenant.slug}` });
     add('customer', customer);
     for (const [i, contact] of [
-      { name: 'Ann Lee', email: 'ann@acme.com', phone: '+12025550175', is_primary: true, contact_type: 'billing' },
+      {
+        name: 'Ann Lee',
+        email: 'ann@acme.com',
+        phone: '+12025550175',
+        is_primary: true,
+        contact_type: 'billing',
+      },
       { first_name: 'Bo', last_name: 'Chan', email: 'bo@acme.com', role: 'Technical' },
     ].entries()) {
-      const c = await post(`/v1/customers/${customer.id}/contacts`, t.auth, { ...contact, name: `${name} ${i}` });
+      const c = await post(`/v1/customers/${customer.id}/contacts`, t.auth, {
+        ...contact,
+        name: `${name} ${i}`,
+      });
       add('contact', c);
     }
     for (const channel of [
@@ -265,7 +290,11 @@ async function populate(t: TestTenant): Promise<{ ids: Pools; numbers: Pools }> 
     add('contact', await post('/v1/contacts', t.auth, { customer_id: null, name: email, email }));
   // A soft-deleted customer and contact: restore and include_deleted paths have something to find.
   const gone = ids.customer[2] as string;
-  const del = await env.app.inject({ method: 'DELETE', url: `/v1/contacts/${ids.contact[0]}`, headers: t.auth });
+  const del = await env.app.inject({
+    method: 'DELETE',
+    url: `/v1/contacts/${ids.contact[0]}`,
+    headers: t.auth,
+  });
   assert.equal(del.statusCode, 200, del.body);
   const delc = await env.app.inject({ method: 'DELETE', url: `/v1/customers/${gone}`, headers: t.auth });
   assert.ok(delc.statusCode < 300, delc.body);
@@ -299,7 +328,9 @@ function kindOf(op: Op, p: Parameter): Kind {
 /** Dialects that name objects by integer numbers say so in the parameter's type or description. */
 function usesNumbers(p: Parameter): boolean {
   const s = p.schema ?? {};
-  return s.type === 'integer' || /\b(integer|number)\b/i.test(`${s.description ?? ''} ${p.description ?? ''}`);
+  return (
+    s.type === 'integer' || /\b(integer|number)\b/i.test(`${s.description ?? ''} ${p.description ?? ''}`)
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -315,9 +346,47 @@ const SQL = [
   "\\'; select pg_sleep(0); --",
   '%_%',
 ];
-const TRAVERSAL = ['../../etc/passwd', '..%2f..%2fetc%2fpasswd', '%2e%2e%2f%2e%2e%2f', '....//....//', '/etc/passwd', '..\\..\\windows\\win.ini'];
-const NUMBERS = ['-1', '0', '1e308', '-1e308', '9007199254740993', '1.5', 'NaN', 'Infinity', '-Infinity', '0x10', '1e-7', '', ' ', '99999999999999999999999', '-0', '2147483648', '+1', '1_000'];
-const STRANGE = ['\u0000', 'a\u0000b', '\ud800', '😀😀', '\u202eevil', 'ﬀ', '\r\nx-injected: 1', '<script>alert(1)</script>', '${jndi:ldap://x}', '{{7*7}}'];
+const TRAVERSAL = [
+  '../../etc/passwd',
+  '..%2f..%2fetc%2fpasswd',
+  '%2e%2e%2f%2e%2e%2f',
+  '....//....//',
+  '/etc/passwd',
+  '..\\..\\windows\\win.ini',
+];
+const NUMBERS = [
+  '-1',
+  '0',
+  '1e308',
+  '-1e308',
+  '9007199254740993',
+  '1.5',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '0x10',
+  '1e-7',
+  '',
+  ' ',
+  '99999999999999999999999',
+  '-0',
+  '2147483648',
+  '+1',
+  '1_000',
+];
+const STRANGE = [
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  '😀😀',
+  '\u202eevil',
+  'ﬀ',
+  '\r\nx-injected: 1',
+  '<script>alert(1)</script>',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a log4j-style probe, sent as literal text
+  '${jndi:ldap://x}',
+  '{{7*7}}',
+];
 const HUGE = 100 * 1024;
 
 const garbage = fc.string({ unit: 'binary-ascii', maxLength: 24 }).map((s) => `z${s}`);
@@ -353,17 +422,32 @@ const definitePath: fc.Arbitrary<PathChoice> = fc.oneof(
   fc.record({ k: fc.constant('uuid' as const), v: fc.uuid({ version: 4 }) }),
   fc.record({
     k: fc.constant('int' as const),
-    v: fc.oneof(fc.integer({ min: 1_000_000_000, max: 2 ** 53 - 1 }), fc.integer({ min: -1_000_000, max: 0 })),
+    v: fc.oneof(
+      fc.integer({ min: 1_000_000_000, max: 2 ** 53 - 1 }),
+      fc.integer({ min: -1_000_000, max: 0 }),
+    ),
   }),
-  fc.record({ k: fc.constant('text' as const), v: fc.oneof(fc.constantFrom(...SQL, ...TRAVERSAL, ...STRANGE), garbage) }),
-  fc.record({ k: fc.constant('badPercent' as const), v: fc.constantFrom('%', '%zz', '%c0%ae', '%ff%fe', 'a%2', '%e2%82') }),
+  fc.record({
+    k: fc.constant('text' as const),
+    v: fc.oneof(fc.constantFrom(...SQL, ...TRAVERSAL, ...STRANGE), garbage),
+  }),
+  fc.record({
+    k: fc.constant('badPercent' as const),
+    v: fc.constantFrom('%', '%zz', '%c0%ae', '%ff%fe', 'a%2', '%e2%82'),
+  }),
   fc.record({ k: fc.constant('huge' as const), n: fc.constantFrom(300, 5000, HUGE) }),
   fc.record({ k: fc.constant('empty' as const) }),
 );
 const anyPath: fc.Arbitrary<PathChoice> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ k: fc.constant('real' as const), n: fc.nat() }) },
   { weight: 4, arbitrary: definitePath },
-  { weight: 1, arbitrary: fc.record({ k: fc.constant('rawTraversal' as const), v: fc.constantFrom('..', '../..', '../../etc/passwd', '.', '%2e%2e', '%2e') }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      k: fc.constant('rawTraversal' as const),
+      v: fc.constantFrom('..', '../..', '../../etc/passwd', '.', '%2e%2e', '%2e'),
+    }),
+  },
 );
 
 function pick<T>(list: readonly T[], n: number): T | undefined {
@@ -409,8 +493,28 @@ type QueryEntry = { name: string; value: string; raw: boolean };
 const queryValue = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...NUMBERS) },
   { weight: 2, arbitrary: anyText },
-  { weight: 1, arbitrary: fc.constantFrom('1', '10', '200', 'true', 'false', 'name', '-created_at', 'id:desc', 'json', 'pdfDocument', 'email', 'prev') },
-  { weight: 1, arbitrary: fc.constantFrom(50, 1900, 5000).map((n) => `${'('.repeat(n)}email eq 'a'${')'.repeat(n)}`) },
+  { weight: 1, arbitrary: fc.constantFrom('a\u0000b', '\u0000', '%00') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      '1',
+      '10',
+      '200',
+      'true',
+      'false',
+      'name',
+      '-created_at',
+      'id:desc',
+      'json',
+      'pdfDocument',
+      'email',
+      'prev',
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(50, 1900, 5000).map((n) => `${'('.repeat(n)}email eq 'a'${')'.repeat(n)}`),
+  },
   { weight: 1, arbitrary: fc.constant('z'.repeat(HUGE)) },
 );
 
@@ -420,7 +524,19 @@ function queryArb(op: Op): fc.Arbitrary<QueryEntry[]> {
     ? fc.record({ name: fc.constantFrom(...names), value: queryValue, raw: fc.constant(false) })
     : undefined;
   const unknown = fc.record({
-    name: fc.constantFrom('x_fuzz', '__proto__', 'constructor', '$filter', 'limit', 'page', 'per_page', '$top', '$skip', 'a[b]', 'a[0]'),
+    name: fc.constantFrom(
+      'x_fuzz',
+      '__proto__',
+      'constructor',
+      '$filter',
+      'limit',
+      'page',
+      'per_page',
+      '$top',
+      '$skip',
+      'a[b]',
+      'a[0]',
+    ),
     value: queryValue,
     raw: fc.constant(false),
   });
@@ -430,13 +546,17 @@ function queryArb(op: Op): fc.Arbitrary<QueryEntry[]> {
     value: fc.constantFrom('%ff%fe', '%c0%ae', '%00', '%', '%zz', '%e2%82'),
     raw: fc.constant(true),
   });
-  const entry = documented ? fc.oneof({ weight: 4, arbitrary: documented }, unknown, raw) : fc.oneof(unknown, raw);
+  const entry = documented
+    ? fc.oneof({ weight: 4, arbitrary: documented }, unknown, raw)
+    : fc.oneof(unknown, raw);
   // Repeating an entry duplicates the parameter.
-  return fc.array(entry, { maxLength: 4 }).chain((list) =>
-    list.length && names.length
-      ? fc.boolean().map((dup) => (dup ? [...list, list[0] as QueryEntry] : list))
-      : fc.constant(list),
-  );
+  return fc
+    .array(entry, { maxLength: 4 })
+    .chain((list) =>
+      list.length && names.length
+        ? fc.boolean().map((dup) => (dup ? [...list, list[0] as QueryEntry] : list))
+        : fc.constant(list),
+    );
 }
 
 function queryString(entries: QueryEntry[]): string {
@@ -446,8 +566,26 @@ function queryString(entries: QueryEntry[]): string {
 
 // Headers -----------------------------------------------------------------------------------------------------------
 
-type AuthChoice = 'valid' | 'validLower' | 'otherTenant' | 'none' | 'badToken' | 'readOnly' | 'wrongHeader' | 'basic' | 'emptyBearer' | 'twoTokens';
-const DEFINITE_AUTH: AuthChoice[] = ['none', 'badToken', 'readOnly', 'wrongHeader', 'basic', 'emptyBearer', 'twoTokens'];
+type AuthChoice =
+  | 'valid'
+  | 'validLower'
+  | 'otherTenant'
+  | 'none'
+  | 'badToken'
+  | 'readOnly'
+  | 'wrongHeader'
+  | 'basic'
+  | 'emptyBearer'
+  | 'twoTokens';
+const DEFINITE_AUTH: AuthChoice[] = [
+  'none',
+  'badToken',
+  'readOnly',
+  'wrongHeader',
+  'basic',
+  'emptyBearer',
+  'twoTokens',
+];
 
 function authHeaders(op: Op, choice: AuthChoice): Record<string, string> {
   const fastly = op.scheme === 'fastlyKey';
@@ -476,7 +614,9 @@ function authHeaders(op: Op, choice: AuthChoice): Record<string, string> {
     case 'emptyBearer':
       return fastly ? { 'fastly-key': '   ' } : { authorization: 'Bearer ' };
     case 'twoTokens':
-      return fastly ? { 'fastly-key': `${world.a.token} ${world.a.token}` } : { authorization: `Bearer ${world.a.token} x` };
+      return fastly
+        ? { 'fastly-key': `${world.a.token} ${world.a.token}` }
+        : { authorization: `Bearer ${world.a.token} x` };
   }
 }
 
@@ -491,11 +631,51 @@ interface HeaderNoise {
 
 const headerNoise: fc.Arbitrary<HeaderNoise> = fc.record({
   big: fc.constantFrom('none', 'none', 'none', 'name8k', 'value8k', 'value20k', 'many'),
-  ifMatch: fc.option(fc.constantFrom('*', '"v1"', '"v2", "v1"', 'W/"v1"', 'W/"JzE7JyA="', '"v99999999999"', 'garbage', '""', `"v${'9'.repeat(400)}"`, "' OR 1=1 --"), { freq: 3, nil: undefined }),
-  idempotencyKey: fc.option(fc.oneof(fc.uuid(), fc.constantFrom('', ' ', 'é', 'x'.repeat(300), "' OR 1=1 --")), { freq: 4, nil: undefined }),
-  accept: fc.option(fc.constantFrom('application/vnd.api+json', 'text/html', '*/*', 'application/xml', ';;;', 'application/json;q=0'), { freq: 3, nil: undefined }),
-  requestId: fc.option(fc.constantFrom('fuzz-1', '../../etc/passwd', 'x'.repeat(500), "' OR 1=1 --"), { freq: 4, nil: undefined }),
-  business: fc.constantFrom('valid', 'valid', 'valid', 'valid', 'upper', 'missing', 'garbage', 'other', 'list'),
+  ifMatch: fc.option(
+    fc.constantFrom(
+      '*',
+      '"v1"',
+      '"v2", "v1"',
+      'W/"v1"',
+      'W/"JzE7JyA="',
+      '"v99999999999"',
+      'garbage',
+      '""',
+      `"v${'9'.repeat(400)}"`,
+      "' OR 1=1 --",
+    ),
+    { freq: 3, nil: undefined },
+  ),
+  idempotencyKey: fc.option(
+    fc.oneof(fc.uuid(), fc.constantFrom('', ' ', 'é', 'x'.repeat(300), "' OR 1=1 --")),
+    { freq: 4, nil: undefined },
+  ),
+  accept: fc.option(
+    fc.constantFrom(
+      'application/vnd.api+json',
+      'text/html',
+      '*/*',
+      'application/xml',
+      ';;;',
+      'application/json;q=0',
+    ),
+    { freq: 3, nil: undefined },
+  ),
+  requestId: fc.option(fc.constantFrom('fuzz-1', '../../etc/passwd', 'x'.repeat(500), "' OR 1=1 --"), {
+    freq: 4,
+    nil: undefined,
+  }),
+  business: fc.constantFrom(
+    'valid',
+    'valid',
+    'valid',
+    'valid',
+    'upper',
+    'missing',
+    'garbage',
+    'other',
+    'list',
+  ),
 });
 
 function noiseHeaders(n: HeaderNoise): Record<string, string> {
@@ -545,13 +725,23 @@ type Payload =
   | { k: 'null' }
   | { k: 'array' }
   | { k: 'scalar'; v: number | string | boolean }
-  | { k: 'deepArray'; depth: number }
+  | { k: 'deep'; depth: number }
   | { k: 'truncated'; cut: number }
   | { k: 'text'; v: 'xml' | 'multipart' | 'garbage' | 'form' }
   | { k: 'tooLarge' }
   | { k: 'empty' };
 
-type CtChoice = 'json' | 'none' | 'text/plain' | 'application/xml' | 'multipart' | 'garbage' | 'form' | 'charset' | 'merge-patch' | 'vendor';
+type CtChoice =
+  | 'json'
+  | 'none'
+  | 'text/plain'
+  | 'application/xml'
+  | 'multipart'
+  | 'garbage'
+  | 'form'
+  | 'charset'
+  | 'merge-patch'
+  | 'vendor';
 const BAD_TYPES: Record<string, string> = {
   'text/plain': 'text/plain',
   'application/xml': 'application/xml',
@@ -565,36 +755,91 @@ interface BodyChoice {
 }
 
 const definiteMutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ k: fc.constant('wrongType' as const), n: fc.nat(), deep: fc.constantFrom(0, 0, 1, 5000, 5001, 50_000) }),
+  fc.record({
+    k: fc.constant('wrongType' as const),
+    n: fc.nat(),
+    deep: fc.constantFrom(0, 0, 1, 5000, 5001, 50_000),
+  }),
   fc.record({ k: fc.constant('huge' as const), n: fc.nat() }),
 );
 const noiseMutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ k: fc.constant('unknown' as const), name: fc.constantFrom('x_fuzz', '__proto__', 'constructor', 'prototype', 'id', 'tenant_id', 'version', '@odata.etag', '') }),
+  fc.record({
+    k: fc.constant('unknown' as const),
+    name: fc.constantFrom(
+      'x_fuzz',
+      '__proto__',
+      'constructor',
+      'prototype',
+      'id',
+      'tenant_id',
+      'version',
+      '@odata.etag',
+      '',
+    ),
+  }),
   fc.record({ k: fc.constant('text' as const), n: fc.nat(), v: anyText }),
-  fc.record({ k: fc.constant('number' as const), n: fc.nat(), v: fc.constantFrom<number | string>(-1, 1e308, -1e308, 2 ** 53 + 1, 0.5, 'NaN', 'Infinity', '1e308') }),
+  fc.record({
+    k: fc.constant('number' as const),
+    n: fc.nat(),
+    v: fc.constantFrom<number | string>(-1, 1e308, -1e308, 2 ** 53 + 1, 0.5, 'NaN', 'Infinity', '1e308'),
+  }),
   fc.record({ k: fc.constant('null' as const), n: fc.nat() }),
   fc.record({ k: fc.constant('drop' as const), n: fc.nat() }),
 );
 
 const definitePayload: fc.Arbitrary<Payload> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ k: fc.constant('object' as const), mutations: fc.tuple(definiteMutation, fc.array(noiseMutation, { maxLength: 3 })).map(([d, rest]) => [d, ...rest]), badBytes: fc.boolean() }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      k: fc.constant('object' as const),
+      mutations: fc
+        .tuple(definiteMutation, fc.array(noiseMutation, { maxLength: 3 }))
+        .map(([d, rest]) => [d, ...rest]),
+      badBytes: fc.boolean(),
+    }),
+  },
   fc.constant({ k: 'null' as const }),
   fc.constant({ k: 'array' as const }),
-  fc.record({ k: fc.constant('scalar' as const), v: fc.constantFrom<number | string | boolean>(1, 'contact', true, 1e308) }),
-  fc.record({ k: fc.constant('deepArray' as const), depth: fc.constantFrom(5000, 5001, 50_000) }),
+  fc.record({
+    k: fc.constant('scalar' as const),
+    v: fc.constantFrom<number | string | boolean>(1, 'contact', true, 1e308),
+  }),
+  fc.record({ k: fc.constant('deep' as const), depth: fc.constantFrom(5000, 50_000) }),
   fc.record({ k: fc.constant('truncated' as const), cut: fc.nat() }),
-  fc.record({ k: fc.constant('text' as const), v: fc.constantFrom('xml' as const, 'multipart' as const, 'garbage' as const) }),
+  fc.record({
+    k: fc.constant('text' as const),
+    v: fc.constantFrom('xml' as const, 'multipart' as const, 'garbage' as const),
+  }),
   { weight: 1, arbitrary: fc.constant({ k: 'tooLarge' as const }) },
 );
 const anyPayload: fc.Arbitrary<Payload> = fc.oneof(
   { weight: 4, arbitrary: definitePayload },
-  { weight: 3, arbitrary: fc.record({ k: fc.constant('object' as const), mutations: fc.array(noiseMutation, { maxLength: 4 }), badBytes: fc.boolean() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      k: fc.constant('object' as const),
+      mutations: fc.array(noiseMutation, { maxLength: 4 }),
+      badBytes: fc.boolean(),
+    }),
+  },
   fc.constant({ k: 'empty' as const }),
   fc.record({ k: fc.constant('text' as const), v: fc.constant('form' as const) }),
 );
 const anyCt: fc.Arbitrary<CtChoice> = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom<CtChoice>('json', 'vendor') },
-  { weight: 4, arbitrary: fc.constantFrom<CtChoice>('none', 'text/plain', 'application/xml', 'multipart', 'garbage', 'form', 'charset', 'merge-patch') },
+  {
+    weight: 4,
+    arbitrary: fc.constantFrom<CtChoice>(
+      'none',
+      'text/plain',
+      'application/xml',
+      'multipart',
+      'garbage',
+      'form',
+      'charset',
+      'merge-patch',
+    ),
+  },
 );
 
 function typesOf(s: Schema): Set<string> | undefined {
@@ -655,11 +900,15 @@ function setAt(obj: Record<string, unknown>, path: string[], value: unknown, rem
 
 const DEEP_TOKEN = '@@fuzz-deep@@';
 const BYTES_TOKEN = '@@fuzz-bytes@@';
-const INVALID_UTF8 = Buffer.from([0xff, 0xfe, 0xc0, 0xae, 0xed, 0xa0, 0x80, 0xf8, 0x88, 0x80, 0x80, 0x80, 0xe2, 0x82]);
+const INVALID_UTF8 = Buffer.from([
+  0xff, 0xfe, 0xc0, 0xae, 0xed, 0xa0, 0x80, 0xf8, 0x88, 0x80, 0x80, 0x80, 0xe2, 0x82,
+]);
 
 /** JSON text nested `depth` levels deep: arrays for an even depth, objects for an odd one. */
 function nested(depth: number): string {
-  return depth % 2 ? `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}` : `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  return depth % 2
+    ? `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`
+    : `${'['.repeat(depth)}${']'.repeat(depth)}`;
 }
 
 /** A value whose JSON type the field does not allow, so every validator refuses it. */
@@ -693,7 +942,11 @@ function buildBody(op: Op, choice: BodyChoice): Built {
               : choice.ct === 'none'
                 ? undefined
                 : BAD_TYPES[choice.ct];
-  const schema = op.bodyTypes[ct?.split(';')[0] ?? ''] ?? op.bodyTypes['application/json'] ?? Object.values(op.bodyTypes)[0] ?? {};
+  const schema =
+    op.bodyTypes[ct?.split(';')[0] ?? ''] ??
+    op.bodyTypes['application/json'] ??
+    Object.values(op.bodyTypes)[0] ??
+    {};
   const base = sample(schema) as Record<string, unknown>;
   const fields = leaves(schema);
   let definite = false;
@@ -724,7 +977,11 @@ function buildBody(op: Op, choice: BodyChoice): Built {
           definite = true;
           broken.add(field.path.join('.'));
           notes.push(`wrong type at ${field.path.join('.')}${deep ? ` (depth ${deep})` : ''}`);
-        } else if (m.k === 'huge' && fieldTypes?.has('string') && (field.schema.maxLength ?? Infinity) < HUGE) {
+        } else if (
+          m.k === 'huge' &&
+          fieldTypes?.has('string') &&
+          (field.schema.maxLength ?? Infinity) < HUGE
+        ) {
           setAt(obj, field.path, 'h'.repeat(HUGE));
           definite = true;
           broken.add(field.path.join('.'));
@@ -765,8 +1022,9 @@ function buildBody(op: Op, choice: BodyChoice): Built {
       text = JSON.stringify(p.v);
       definite = true;
       break;
-    case 'deepArray':
-      text = nested(p.depth);
+    case 'deep':
+      // Arrays: a deep object would be a body whose only field is unknown, which some dialects rightly ignore.
+      text = nested(p.depth - (p.depth % 2));
       definite = true;
       break;
     case 'truncated': {
@@ -782,7 +1040,9 @@ function buildBody(op: Op, choice: BodyChoice): Built {
           : p.v === 'multipart'
             ? '--x\r\nContent-Disposition: form-data; name="name"\r\n\r\nfuzz\r\n--x--\r\n'
             : p.v === 'form'
-              ? new URLSearchParams(Object.entries(base ?? {}).map(([k, v]): [string, string] => [k, String(v)])).toString()
+              ? new URLSearchParams(
+                  Object.entries(base ?? {}).map(([k, v]): [string, string] => [k, String(v)]),
+                ).toString()
               : 'zz{not json';
       definite = p.v !== 'form';
       break;
@@ -857,8 +1117,20 @@ function caseArb(op: Op): fc.Arbitrary<Case> {
       ? fc.record({ payload: anyPayload, ct: anyCt })
       : fc.option(fc.record({ payload: anyPayload, ct: anyCt }), { freq: 6, nil: undefined }),
     definiteBody: fc.oneof(
-      { weight: 4, arbitrary: fc.record({ payload: definitePayload, ct: fc.constantFrom<CtChoice>('json', 'vendor', 'charset', 'merge-patch', 'none') }) },
-      { weight: 1, arbitrary: fc.record({ payload: fc.oneof(anyPayload.filter((p) => p.k !== 'empty')), ct: fc.constantFrom<CtChoice>('text/plain', 'application/xml', 'multipart', 'garbage') }) },
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          payload: definitePayload,
+          ct: fc.constantFrom<CtChoice>('json', 'vendor', 'charset', 'merge-patch', 'none'),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          payload: fc.oneof(anyPayload.filter((p) => p.k !== 'empty')),
+          ct: fc.constantFrom<CtChoice>('text/plain', 'application/xml', 'multipart', 'garbage'),
+        }),
+      },
     ),
     anchor: op.write && anchors.length ? fc.constantFrom(...anchors) : fc.constant(undefined),
   });
@@ -902,7 +1174,10 @@ function build(op: Op, c: Case): Request {
   if (c.anchor === 'auth') definite = true;
   const headers: Record<string, string> = { ...noiseHeaders(c.headers), ...authHeaders(op, auth) };
   if (op.headers.some((h) => h.name.toLowerCase() === 'x-business-id')) {
-    const choice = c.anchor === 'business' ? (pick(DEFINITE_BUSINESS, c.definitePath.index) ?? 'missing') : c.headers.business;
+    const choice =
+      c.anchor === 'business'
+        ? (pick(DEFINITE_BUSINESS, c.definitePath.index) ?? 'missing')
+        : c.headers.business;
     const value = businessHeader(choice);
     if (value !== undefined) headers['x-business-id'] = value;
     if (c.anchor === 'business') definite = true;
@@ -932,13 +1207,16 @@ function build(op: Op, c: Case): Request {
 
 /** Long runs of one character (huge strings, deep nesting) shown as counts, then cut to n characters. */
 function clip(s: string, n = 300): string {
-  const squeezed = s.replace(/([^])\1{19,}/g, (run, ch: string) => `${ch}{×${run.length}}`);
+  const squeezed = s.replace(/([\s\S])\1{19,}/g, (run, ch: string) => `${ch}{×${run.length}}`);
   return squeezed.length > n ? `${squeezed.slice(0, n)}… (${s.length} chars)` : squeezed;
 }
 
 function describe(op: Op, r: Request, res?: Response): string {
   const headers = Object.fromEntries(
-    Object.entries(r.headers).map(([k, v]) => [clip(k, 40), clip(k === 'authorization' || k === 'fastly-key' ? v.replace(/ck_\w+/, 'ck_…') : v, 80)]),
+    Object.entries(r.headers).map(([k, v]) => [
+      clip(k, 40),
+      clip(k === 'authorization' || k === 'fastly-key' ? v.replace(/ck_\w+/, 'ck_…') : v, 80),
+    ]),
   );
   const body =
     r.payload === undefined
@@ -949,7 +1227,7 @@ function describe(op: Op, r: Request, res?: Response): string {
   return [
     `${op.id}: ${r.method} ${clip(r.url, 400)}`,
     `  ${r.summary}`,
-    `  headers ${JSON.stringify(headers)}`,
+    `  headers ${clip(JSON.stringify(headers), 600)}`,
     `  body ${body}`,
     res ? `  → ${res.statusCode} ${contentType(res)} ${clip(res.body, 600)}` : '',
   ].join('\n');
@@ -979,41 +1257,36 @@ function isMaskedInternalError(res: Response): boolean {
   return res.statusCode === 500 && parsed(res)?.code === 'internal_error';
 }
 
-const KNOWN_BUGS: KnownBug[] = [
-  {
-    // fromBodyValidation (businesscentral.mapping.ts) quotes the offending value with JSON.stringify, which
-    // overflows the stack for a value nested ~5,000 levels deep; the error handler throws and the client gets 500.
-    name: 'businesscentral-deep-json-500',
-    matches: (r, res) => familyOf(r.url) === 'businesscentral' && isMaskedInternalError(res) && isDeep(r.payload),
-    repro: () => ({
-      method: 'PATCH',
-      url: `/compat/businesscentral/v2.0/companies(${world.a.tenant.id})/customerContacts(${world.ids.contact[1]})`,
-      headers: { authorization: `Bearer ${world.a.token}`, 'content-type': 'application/json', 'if-match': '*' },
-      payload: `{"email":${nested(5000)}}`,
-      definite: true,
-      summary: 'email nested 5,000 levels deep',
-    }),
-    hits: 0,
-  },
-  {
-    // FastAPI-style 422 issues echo the offending input (dayzero.mapping.ts); serialising a value nested ~5,000
-    // levels deep overflows the stack, the error handler throws and the client gets 500.
-    name: 'dayzero-deep-json-500',
-    matches: (r, res) => familyOf(r.url) === 'dayzero' && isMaskedInternalError(res) && isDeep(r.payload),
-    repro: () => ({
-      method: 'POST',
-      url: `/compat/dayzero/api/v1/customers/${world.ids.customer[0]}/contacts`,
-      headers: {
-        authorization: `Bearer ${world.a.token}`,
-        'x-business-id': world.a.tenant.id,
-        'content-type': 'application/json',
-      },
-      payload: `{"name":${nested(5000)}}`,
-      definite: true,
-      summary: 'name nested 5,000 levels deep',
-    }),
-    hits: 0,
-  },
+// Bugs this suite found in a dialect and that are not fixed yet, each excused by its exact signature (none now:
+// the deep-JSON 500s of Business Central and DayZero were fixed by bounding what their errors echo, src/lib/echo.ts).
+const KNOWN_BUGS: KnownBug[] = [];
+
+/** Requests that once gave a 500 in a dialect: each must now get a structured 4xx and write nothing. */
+const DEEP_JSON_REGRESSIONS: (() => Request)[] = [
+  () => ({
+    method: 'PATCH',
+    url: `/compat/businesscentral/v2.0/companies(${world.a.tenant.id})/customerContacts(${world.ids.contact[1]})`,
+    headers: {
+      authorization: `Bearer ${world.a.token}`,
+      'content-type': 'application/json',
+      'if-match': '*',
+    },
+    payload: `{"email":${nested(5000)}}`,
+    definite: true,
+    summary: 'email nested 5,000 levels deep',
+  }),
+  () => ({
+    method: 'POST',
+    url: `/compat/dayzero/api/v1/customers/${world.ids.customer[0]}/contacts`,
+    headers: {
+      authorization: `Bearer ${world.a.token}`,
+      'x-business-id': world.a.tenant.id,
+      'content-type': 'application/json',
+    },
+    payload: `{"name":${nested(5000)}}`,
+    definite: true,
+    summary: 'name nested 5,000 levels deep',
+  }),
 ];
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1026,7 +1299,15 @@ interface Snapshot {
 
 async function snapshot(): Promise<Snapshot> {
   const counts: Record<string, number> = {};
-  for (const table of ['tenants', 'customers', 'contacts', 'channels', 'events', 'api_keys', 'idempotency_keys']) {
+  for (const table of [
+    'tenants',
+    'customers',
+    'contacts',
+    'channels',
+    'events',
+    'api_keys',
+    'idempotency_keys',
+  ]) {
     const rows = await env.sql.unsafe(`select count(*)::int as n from ${table}`);
     counts[table] = Number(rows[0]?.n);
   }
@@ -1041,7 +1322,8 @@ async function snapshot(): Promise<Snapshot> {
 
 function diff(a: Snapshot, b: Snapshot): string | undefined {
   const counts = Object.keys(a.counts).filter((k) => a.counts[k] !== b.counts[k]);
-  if (counts.length) return `row counts changed: ${counts.map((k) => `${k} ${a.counts[k]}→${b.counts[k]}`).join(', ')}`;
+  if (counts.length)
+    return `row counts changed: ${counts.map((k) => `${k} ${a.counts[k]}→${b.counts[k]}`).join(', ')}`;
   if (a.versions !== b.versions) {
     const before = new Set(a.versions.split('\n'));
     const changed = b.versions.split('\n').filter((l) => !before.has(l));
@@ -1099,7 +1381,15 @@ before(async () => {
   const readOnly = (await keyFor(env, a.tenant, ['contacts:read'])).authorization.replace('Bearer ', '');
   const mine = await populate(a);
   const theirs = await populate(b);
-  world = { a, b, readOnly, ids: mine.ids, numbers: mine.numbers, otherIds: theirs.ids, otherNumbers: theirs.numbers };
+  world = {
+    a,
+    b,
+    readOnly,
+    ids: mine.ids,
+    numbers: mine.numbers,
+    otherIds: theirs.ids,
+    otherNumbers: theirs.numbers,
+  };
   const res = await env.app.inject({ method: 'GET', url: '/openapi.json' });
   assert.equal(res.statusCode, 200);
   ops = operationsOf(json<OpenApi>(res));
@@ -1109,6 +1399,84 @@ after(async () => {
   await env?.close();
 });
 
+test('each known dialect bug still reproduces (once one is fixed, delete its KNOWN_BUGS entry)', async () => {
+  for (const bug of KNOWN_BUGS) {
+    const r = bug.repro();
+    const before = await snapshot();
+    const res = await send(r);
+    assert.ok(
+      bug.matches(r, res),
+      `${bug.name} no longer reproduces (${res.statusCode} ${clip(res.body, 200)}): the dialect was fixed, so remove its KNOWN_BUGS entry from test/fuzz.test.ts`,
+    );
+    assert.equal(diff(before, await snapshot()), undefined, `${bug.name} wrote something`);
+  }
+});
+
+test('JSON nested 5,000 levels deep gets a structured 4xx from the dialects that echo input', async () => {
+  for (const make of DEEP_JSON_REGRESSIONS) {
+    const r = make();
+    const before = await snapshot();
+    const res = await send(r);
+    assert.ok(
+      res.statusCode >= 400 && res.statusCode < 500,
+      `${r.summary}: ${res.statusCode} ${clip(res.body, 200)}`,
+    );
+    assert.ok(!isMaskedInternalError(res));
+    assert.equal(diff(before, await snapshot()), undefined, `${r.summary} wrote something`);
+  }
+});
+
+// Deterministic regressions for what this suite found in the core.
+test('an undecodable or over-long path segment is answered in the route family’s own error shape', async () => {
+  const families = new Set<Family>();
+  for (const op of ops) {
+    const family = familyOf(op.path);
+    if (op.method !== 'GET' || !op.params.length || families.has(family)) continue;
+    families.add(family);
+    for (const bad of ['%zz', '%c0%ae', 'z'.repeat(300), `a${'%'.repeat(300)}`]) {
+      let url = op.path;
+      op.params.forEach((p, i) => {
+        url = url.replace(`{${p.name}}`, i === 0 ? bad : pathValue(op, p, { k: 'real', n: 0 }).text);
+      });
+      const headers = { ...authHeaders(op, 'valid'), 'x-business-id': world.a.tenant.id };
+      const res = await send({
+        method: 'GET',
+        url,
+        headers,
+        payload: undefined,
+        definite: true,
+        summary: bad,
+      });
+      assert.ok(
+        res.statusCode >= 400 && res.statusCode < 500,
+        `${url.slice(0, 120)}: ${res.statusCode} ${res.body}`,
+      );
+      assert.equal(CHECKERS[family](res), undefined, `${url.slice(0, 120)}: ${res.body}`);
+    }
+  }
+  assert.deepEqual([...families].sort(), [...new Set(ops.map((o) => familyOf(o.path)))].sort());
+});
+
+test('a NUL character in a value is a 400, not a database error', async () => {
+  const auth = { authorization: `Bearer ${world.a.token}` };
+  for (const url of ['/v1/contacts?q=a%00b', '/v1/customers?external_ref=%00']) {
+    const res = await env.app.inject({ method: 'GET', url, headers: auth });
+    assert.equal(res.statusCode, 400, res.body);
+    assert.equal(json(res).code, 'bad_request');
+  }
+  const before = await snapshot();
+  const res = await env.app.inject({
+    method: 'POST',
+    url: '/v1/customers',
+    headers: auth,
+    payload: { name: 'Nul\u0000Corp', metadata: { k: 'a\u0000b' } },
+  });
+  assert.equal(res.statusCode, 400, res.body);
+  assert.equal(CHECKERS.native(res), undefined);
+  assert.equal(diff(before, await snapshot()), undefined);
+});
+
+// Last: the targeted tests above run before the fuzz spends the key's rate-limit budget.
 test('malformed requests to every documented operation: no 5xx, the family’s error shape, nothing written', async (t) => {
   t.diagnostic(`FUZZ_SEED=${SEED} FUZZ_RUNS=${TOTAL_RUNS} (set them to reproduce or scale a run)`);
   const prefixes = new Set(ops.map((o) => familyOf(o.path)));
@@ -1124,7 +1492,8 @@ test('malformed requests to every documented operation: no 5xx, the family’s e
     const run = await fc.check(
       fc.asyncProperty(caseArb(op), async (c) => {
         const r = build(op, c);
-        if (op.write && !r.definite) failure = `generator bug: a write case without an invalid element\n${describe(op, r)}`;
+        if (op.write && !r.definite)
+          failure = `generator bug: a write case without an invalid element\n${describe(op, r)}`;
         if (failure) return false;
         const res = await send(r);
         stats.requests++;
@@ -1167,7 +1536,9 @@ test('malformed requests to every documented operation: no 5xx, the family’s e
           break;
         }
       }
-      const succeeded = sent.filter(({ res }) => res.statusCode < 300).map(({ r, res }) => describe(op, r, res));
+      const succeeded = sent
+        .filter(({ res }) => res.statusCode < 300)
+        .map(({ r, res }) => describe(op, r, res));
       assert.fail(
         `${op.id}: ${changed}\n${culprit || `(no single request reproduced it; writes that succeeded: ${succeeded.join('\n') || 'none'})`}`,
       );
@@ -1175,21 +1546,16 @@ test('malformed requests to every documented operation: no 5xx, the family’s e
   }
 
   if (triage.size) assert.fail(`${triage.size} distinct failures:\n\n${[...triage.values()].join('\n\n')}`);
-  t.diagnostic(`${stats.requests} requests; by family and status: ${[...stats.byStatus].sort().map(([k, v]) => `${k}×${v}`).join(', ')}`);
+  t.diagnostic(
+    `${stats.requests} requests; by family and status: ${[...stats.byStatus]
+      .sort()
+      .map(([k, v]) => `${k}×${v}`)
+      .join(', ')}`,
+  );
   for (const k of KNOWN_BUGS) t.diagnostic(`known bug ${k.name}: excused ${k.hits} time(s)`);
-  assert.ok(stats.operations.size >= ops.length, `covered ${stats.operations.size} of ${ops.length} operations`);
+  assert.ok(
+    stats.operations.size >= ops.length,
+    `covered ${stats.operations.size} of ${ops.length} operations`,
+  );
   assert.ok(stats.requests >= TOTAL_RUNS * 0.9, `only ${stats.requests} requests sent`);
-});
-
-test('each known dialect bug still reproduces (once one is fixed, delete its KNOWN_BUGS entry)', async () => {
-  for (const bug of KNOWN_BUGS) {
-    const r = bug.repro();
-    const res = await send(r);
-    assert.ok(
-      bug.matches(r, res),
-      `${bug.name} no longer reproduces (${res.statusCode} ${clip(res.body, 200)}): the dialect was fixed, so remove its KNOWN_BUGS entry from test/fuzz.test.ts`,
-    );
-    const before = await snapshot();
-    assert.equal(diff(before, await snapshot()), undefined);
-  }
 });

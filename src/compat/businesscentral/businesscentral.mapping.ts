@@ -1,11 +1,13 @@
 // Business Central customerContact ↔ core contact rows, the @odata.etag ↔ core version mapping, and core errors →
 // Business Central's OData error envelope {"error":{"code","message"}}.
+
 import type { FastifyError } from 'fastify';
 import type { QueryableContactColumn } from '../../contacts/contacts.repo.ts';
 import type { ContactPatch } from '../../contacts/contacts.schema.ts';
 import type { ContactRow } from '../../db/types.ts';
 import { AppError } from '../../http/errors.ts';
 import type { IfMatch } from '../../http/etag.ts';
+import { echoText } from '../../lib/echo.ts';
 
 /** An error already in Business Central's terms: HTTP status, OData error code, message. */
 export class BcError extends Error {
@@ -347,7 +349,7 @@ function fromBodyValidation(issues: ValidationIssue[], body: unknown): BcError {
       return new BcError(
         400,
         'Application_StringExceededLength',
-        `The length of the string is ${String(value).length}, but it must be less than or equal to ${String(issue.params.limit)} characters. Value: ${String(value)}`,
+        `The length of the string is ${String(value).length}, but it must be less than or equal to ${String(issue.params.limit)} characters. Value: ${echoText(value)}`,
       );
     case 'type':
     case 'pattern':
@@ -357,7 +359,7 @@ function fromBodyValidation(issues: ValidationIssue[], body: unknown): BcError {
       return new BcError(
         400,
         'BadRequest',
-        `Cannot convert the literal '${typeof value === 'string' ? value : JSON.stringify(value)}' to the expected type '${prop.edmType}'.`,
+        `Cannot convert the literal '${echoText(value)}' to the expected type '${prop.edmType}'.`,
       );
     }
     default:

@@ -2,6 +2,7 @@
 // answers in FastAPI's 422 shape with pydantic's types and messages, the x-business-id header, DayZero's cursor, and
 // every other error as FastAPI's `{"detail": "..."}`. The rules on a contact's content (email syntax, phone
 // numbers, one primary per customer) stay in the core; this file only words their errors the way DayZero does.
+
 import type { FastifyRequest } from 'fastify';
 import { CONTACT_SORT_COLUMNS } from '../../contacts/contacts.repo.ts';
 import { type Contact, ContactCreate } from '../../contacts/contacts.schema.ts';
@@ -14,6 +15,7 @@ import {
 import { bearerToken } from '../../http/auth.ts';
 import { toAppError } from '../../http/error-handler.ts';
 import { AppError, type FieldError } from '../../http/errors.ts';
+import { echoable } from '../../lib/echo.ts';
 import { isEmail } from '../../lib/email.ts';
 import { SORT_BY } from './dayzero.schema.ts';
 
@@ -524,7 +526,11 @@ export interface Rendered {
 /** Any error thrown in the dialect's scope → FastAPI's body for it. 5xx never carries internal text. */
 export function renderError(error: unknown, request: FastifyRequest): Rendered {
   if (error instanceof DayZeroError) {
-    return { status: error.status, body: { detail: error.detail }, headers: error.headers };
+    const detail =
+      typeof error.detail === 'string'
+        ? error.detail
+        : error.detail.map((i) => ({ ...i, input: echoable(i.input) }));
+    return { status: error.status, body: { detail }, headers: error.headers };
   }
   const app = toAppError(error);
   switch (app.status) {
