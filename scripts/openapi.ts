@@ -14,7 +14,8 @@ export async function openApiDocument(): Promise<unknown> {
   const db = new Kysely<DB>({ dialect: new PostgresJsDialect(sql) });
   const app = await buildApp({
     config: loadConfig({ DATABASE_URL: 'postgres://offline@127.0.0.1:1/offline', LOG_LEVEL: 'silent' }),
-    database: { db, sql },
+    // Routes only hold the pool; the request pool is the same offline one.
+    database: { db, sql, appDb: db },
     listen: false,
     logger: false,
   });

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import swagger from '@fastify/swagger';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyServerOptions } from 'fastify';
+import { sql } from 'kysely';
 import { Type } from 'typebox';
 import { channelRoutes } from './channels/channels.routes.ts';
 import { ChannelSchema } from './channels/channels.schema.ts';
@@ -29,7 +30,8 @@ import { keyRoutes } from './keys/keys.routes.ts';
 
 export interface BuildOptions {
   config: Config;
-  database: Pick<Database, 'db' | 'sql'>;
+  /** Routes get appDb (row-level security, bound to the request's tenant); authentication gets db. */
+  database: Pick<Database, 'db' | 'sql' | 'appDb'>;
   https?: { cert: Buffer; key: Buffer } | undefined;
   /** Subscribe to key revocations (LISTEN); off for offline uses such as exporting the OpenAPI document. */
   listen?: boolean;
@@ -200,7 +202,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     await unlisten?.().catch(() => undefined);
   });
 
-  const deps = { db: database.db, config };
+  const deps = { db: database.appDb, config };
   customerRoutes(app, deps);
   contactRoutes(app, deps);
   channelRoutes(app, deps);
@@ -252,7 +254,8 @@ export async function buildApp(options: BuildOptions): Promise<App> {
     async (_request, reply) => {
       try {
         await Promise.race([
-          database.sql`select 1`,
+          // Both pools: the request pool's role switch can fail where the owner's login succeeds.
+          Promise.all([database.sql`select 1`, sql`select 1`.execute(database.appDb)]),
           new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 2000).unref()),
         ]);
         return { status: 'ok' };

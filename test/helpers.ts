@@ -1,14 +1,11 @@
 // Shared test helpers: a fresh database per test file (cloned from the migrated template), the production app
 // built on it, and tenants with API keys.
 import { randomBytes } from 'node:crypto';
-import { Kysely } from 'kysely';
 import type { Sql } from 'postgres';
 import postgres from 'postgres';
 import { buildApp } from '../src/app.ts';
 import { type Config, loadConfig } from '../src/config.ts';
-import { createSql, type Db } from '../src/db/connection.ts';
-import { PostgresJsDialect } from '../src/db/driver.ts';
-import type { DB } from '../src/db/types.ts';
+import { createPools, type Db } from '../src/db/connection.ts';
 import type { Scope } from '../src/http/context.ts';
 import type { App } from '../src/http/deps.ts';
 import { createApiKey } from '../src/keys/keys.service.ts';
@@ -16,8 +13,11 @@ import { createTenant, type Tenant } from '../src/tenants/tenants.service.ts';
 
 export interface TestEnv {
   app: App;
+  /** The owner pool: not restricted by row-level security, for setting up and inspecting any tenant's data. */
   db: Db;
   sql: Sql;
+  /** The app's request pool: contacts_app under row-level security (see test/rls.test.ts). */
+  appDb: Db;
   url: string;
   config: Config;
   close(): Promise<void>;
@@ -60,7 +60,13 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   };
 }
 
-export async function setupTestEnv(env: Record<string, string> = {}): Promise<TestEnv> {
+export async function setupTestEnv(
+  env: Record<string, string> = {},
+  options: {
+    /** Adds routes to the app before it is ready, with the request pool the app's own routes use. */
+    routes?: (app: App, appDb: Db) => void;
+  } = {},
+): Promise<TestEnv> {
   const database = await createTestDatabase();
   // The production configuration, except the per-key rate limit: suites send bursts from one key on purpose
   // (test/limits.test.ts covers the limit itself).
@@ -70,22 +76,23 @@ export async function setupTestEnv(env: Record<string, string> = {}): Promise<Te
     RATE_LIMIT_PER_MINUTE: '0',
     ...env,
   });
-  const sql = createSql(database.url, {
-    max: config.poolSize,
+  const { db, sql, appDb } = createPools(database.url, {
+    poolSize: config.poolSize,
     statementTimeoutMs: config.statementTimeoutMs,
   });
-  const db = new Kysely<DB>({ dialect: new PostgresJsDialect(sql) });
-  const app = await buildApp({ config, database: { db, sql }, logger: false });
+  const app = await buildApp({ config, database: { db, sql, appDb }, logger: false });
+  options.routes?.(app, appDb);
   await app.ready();
   return {
     app,
     db,
     sql,
+    appDb,
     url: database.url,
     config,
     close: async () => {
       await app.close();
-      await db.destroy();
+      await Promise.all([db.destroy(), appDb.destroy()]);
       await database.drop();
     },
   };
@@ -141,15 +148,17 @@ export async function buildAppOn(
   overrides: Record<string, string> = {},
 ): Promise<{ app: App; close(): Promise<void> }> {
   const config = loadConfig({ DATABASE_URL: env.url, LOG_LEVEL: 'silent', ...overrides });
-  const sql = createSql(env.url, { max: config.poolSize, statementTimeoutMs: config.statementTimeoutMs });
-  const db = new Kysely<DB>({ dialect: new PostgresJsDialect(sql) });
-  const app = await buildApp({ config, database: { db, sql }, logger: false });
+  const { db, sql, appDb } = createPools(env.url, {
+    poolSize: config.poolSize,
+    statementTimeoutMs: config.statementTimeoutMs,
+  });
+  const app = await buildApp({ config, database: { db, sql, appDb }, logger: false });
   await app.ready();
   return {
     app,
     close: async () => {
       await app.close();
-      await db.destroy();
+      await Promise.all([db.destroy(), appDb.destroy()]);
     },
   };
 }

@@ -5,13 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Kysely } from 'kysely';
 import { openApiDocument } from '../scripts/openapi.ts';
 import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
-import { createSql } from '../src/db/connection.ts';
-import { PostgresJsDialect } from '../src/db/driver.ts';
-import type { DB } from '../src/db/types.ts';
+import { createPools } from '../src/db/connection.ts';
 import type { App } from '../src/http/deps.ts';
 import {
   count,
@@ -93,15 +90,17 @@ function operations(doc: OpenApi): { method: string; path: string; op: Operation
 async function appWithoutDatabase(): Promise<{ app: App; close(): Promise<void> }> {
   const url = 'postgres://contacts@127.0.0.1:1/contacts';
   const config = loadConfig({ DATABASE_URL: url, LOG_LEVEL: 'silent' });
-  const sql = createSql(url, { max: 2, statementTimeoutMs: config.statementTimeoutMs });
-  const db = new Kysely<DB>({ dialect: new PostgresJsDialect(sql) });
-  const app = await buildApp({ config, database: { db, sql }, listen: false, logger: false });
+  const { db, sql, appDb, appSql } = createPools(url, {
+    poolSize: 2,
+    statementTimeoutMs: config.statementTimeoutMs,
+  });
+  const app = await buildApp({ config, database: { db, sql, appDb }, listen: false, logger: false });
   await app.ready();
   return {
     app,
     close: async () => {
       await app.close();
-      await sql.end({ timeout: 0 });
+      await Promise.all([sql.end({ timeout: 0 }), appSql.end({ timeout: 0 })]);
     },
   };
 }

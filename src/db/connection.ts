@@ -1,9 +1,15 @@
 // Opens the database: DATABASE_URL when set, otherwise the embedded PostgreSQL in DATA_DIR.
+//
+// Two pools over the same login. The request pool (appDb) runs as contacts_app, under row-level security, with
+// each query bound to the tenant of the request it serves (src/db/tenant-scope.ts). The owner pool (db) acts as
+// the login itself, the tables' owner, which the policies do not restrict: migrations, bootstrap, the CLI and the
+// API-key lookup (it runs before the tenant is known) use it.
 import { Kysely, type Transaction } from 'kysely';
 import postgres, { type Sql } from 'postgres';
 import type { Config } from '../config.ts';
 import { PostgresJsDialect } from './driver.ts';
 import { type EmbeddedCluster, ensureEmbeddedPostgres } from './embedded.ts';
+import { currentTenant } from './tenant-scope.ts';
 import type { DB } from './types.ts';
 
 export type Db = Kysely<DB>;
@@ -14,16 +20,29 @@ export type Queryable = Kysely<DB>;
 export const APPLICATION_NAME = 'contacts';
 const applicationName = `${APPLICATION_NAME}/${process.pid}`;
 
-export interface Database {
+/** The role the request pool runs as (migrations/0002_row_level_security.sql). */
+export const APP_ROLE = 'contacts_app';
+
+export interface Pools {
+  /** Owner pool: not restricted by row-level security. */
   readonly db: Db;
   readonly sql: Sql;
+  /** Request pool: contacts_app, each query bound to the current tenant. */
+  readonly appDb: Db;
+  readonly appSql: Sql;
+}
+
+export interface Database extends Pools {
   readonly url: string;
   readonly embedded: EmbeddedCluster | undefined;
   /** Closes the pool; stops the embedded PostgreSQL when no other process of ours is using it. */
   close(): Promise<void>;
 }
 
-export function createSql(url: string, options: { max: number; statementTimeoutMs: number }): Sql {
+export function createSql(
+  url: string,
+  options: { max: number; statementTimeoutMs: number; role?: string | undefined },
+): Sql {
   return postgres(url, {
     max: options.max,
     idle_timeout: 60,
@@ -35,12 +54,42 @@ export function createSql(url: string, options: { max: number; statementTimeoutM
       application_name: applicationName,
       statement_timeout: options.statementTimeoutMs,
       idle_in_transaction_session_timeout: Math.max(options.statementTimeoutMs * 2, 10_000),
+      // A startup parameter, so the switch costs no statement: from its first query the session acts as this role.
+      // The login can switch back (SET ROLE NONE); the wall is against a query that forgets its tenant filter, and
+      // the application never issues SET ROLE.
+      ...(options.role ? { role: options.role } : {}),
     },
     // int8 columns here (number, ids of events) stay far below 2^53.
     types: {
       bigint: { to: 20, from: [20], serialize: (v: number) => String(v), parse: (v: string) => Number(v) },
     },
   });
+}
+
+/**
+ * The two pools on url. poolSize is the request pool's; the owner pool serves API-key cache misses and start-up
+ * work, and postgres.js pipelines its queries, so a few connections suffice (connections open only when needed).
+ */
+export function createPools(
+  url: string,
+  options: { poolSize: number; statementTimeoutMs: number; deadlineMs?: number },
+): Pools {
+  const sql = createSql(url, {
+    max: Math.max(2, Math.ceil(options.poolSize / 4)),
+    statementTimeoutMs: options.statementTimeoutMs,
+  });
+  const appSql = createSql(url, {
+    max: options.poolSize,
+    statementTimeoutMs: options.statementTimeoutMs,
+    role: APP_ROLE,
+  });
+  const deadlineMs = options.deadlineMs ?? 0;
+  return {
+    sql,
+    db: new Kysely<DB>({ dialect: new PostgresJsDialect(sql, deadlineMs) }),
+    appSql,
+    appDb: new Kysely<DB>({ dialect: new PostgresJsDialect(appSql, deadlineMs, currentTenant) }),
+  };
 }
 
 async function ensureDatabase(cluster: EmbeddedCluster, name: string): Promise<void> {
@@ -73,16 +122,16 @@ export async function openDatabase(
     await ensureDatabase(embedded, 'contacts');
     url = embedded.url('contacts');
   }
-  const sql = createSql(url, {
-    max: options.poolSize ?? config.poolSize,
+  const pools = createPools(url, {
+    poolSize: options.poolSize ?? config.poolSize,
     statementTimeoutMs: config.statementTimeoutMs,
+    // A query may legitimately run for statement_timeout; past that plus connect_timeout something is wrong.
+    deadlineMs: config.statementTimeoutMs + 6000,
   });
-  // A query may legitimately run for statement_timeout; past that plus connect_timeout something is wrong.
-  const db = new Kysely<DB>({ dialect: new PostgresJsDialect(sql, config.statementTimeoutMs + 6000) });
+  const { db, sql, appDb } = pools;
   const cluster = embedded;
   return {
-    db,
-    sql,
+    ...pools,
     url,
     embedded,
     close: async () => {
@@ -96,7 +145,7 @@ export async function openDatabase(
         `.catch(() => [{ n: 1 }]);
         othersConnected = Number(rows[0]?.n ?? 1) > 0;
       }
-      await db.destroy();
+      await Promise.all([db.destroy(), appDb.destroy()]);
       if (cluster && !othersConnected) await cluster.stop().catch(() => undefined);
     },
   };

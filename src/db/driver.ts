@@ -1,5 +1,13 @@
 // A Kysely driver over postgres.js. Unlike a reserve-per-query driver, a plain query goes straight to the pool
 // as a named prepared statement (parse once per connection), and only a transaction reserves a connection.
+//
+// A transaction's BEGIN is not awaited on its own: postgres.js writes queries on one connection in order, so it
+// travels with the transaction's first statement (one round trip fewer per transaction).
+//
+// With a tenant source (the request pool, which runs as contacts_app under row-level security), every query
+// carries the current tenant in the transaction-local setting app.tenant_id, at no extra round trip: a plain query
+// goes out as one pipeline `begin; set_config(…); query; commit` on a reserved connection, and a transaction
+// sends the set_config right behind its BEGIN, with its first statement.
 import {
   type CompiledQuery,
   type DatabaseConnection,
@@ -12,52 +20,70 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
-import type { ReservedSql, Sql } from 'postgres';
+import type { ReservedSql, Row, RowList, Sql } from 'postgres';
+
+/** Where the request pool finds the tenant a query acts for; undefined: none (the policies then show no rows). */
+export type TenantSource = () => string | undefined;
+
+// is_local = true: the setting ends with the transaction, so a connection returns to the pool without a tenant.
+const SET_TENANT = "select set_config('app.tenant_id', $1, true)";
 
 /** Raised when a query does not settle within the client-side deadline (a dead socket, a stuck reconnect). */
 export class QueryDeadlineError extends Error {
   readonly code = 'QUERY_DEADLINE';
 }
 
+// A reserved connection whose socket closed has already been taken back by postgres.js (it reconnects it later);
+// releasing it as well would put the dead connection among the open ones, where the next query hangs on it.
+// Lost: postgres.js's CONNECTION_* and CONNECT_TIMEOUT, a socket error, or a FATAL from the server (which then
+// closes the session: shutdown, idle-in-transaction timeout).
+function lostConnection(err: unknown): boolean {
+  const e = err as { code?: unknown; errno?: unknown; severity?: unknown } | undefined;
+  return (
+    (typeof e?.code === 'string' && e.code.startsWith('CONNECT')) ||
+    typeof e?.errno === 'number' ||
+    e?.severity === 'FATAL' ||
+    e?.severity === 'PANIC'
+  );
+}
+
 class PostgresJsConnection implements DatabaseConnection {
   #reserved: ReservedSql | undefined;
+  #lost: unknown;
+  /** Statements sent ahead (BEGIN, set_config) whose outcome is awaited with the next statement's. */
+  #pending: Promise<unknown>[] = [];
 
   constructor(
     readonly sql: Sql,
     private readonly deadlineMs: number,
+    private readonly tenantOf: TenantSource | undefined,
   ) {}
-
-  get target(): Sql | ReservedSql {
-    return this.#reserved ?? this.sql;
-  }
 
   async reserve(): Promise<void> {
     this.#reserved ??= await this.sql.reserve();
   }
 
   release(): void {
-    this.#reserved?.release();
+    if (!this.#lost) this.#reserved?.release();
     this.#reserved = undefined;
+    this.#lost = undefined;
   }
 
-  #pendingBegin: Promise<unknown> | undefined;
-
-  /**
-   * Sends BEGIN without waiting for its answer: postgres.js writes queries on one connection in order, so BEGIN
-   * travels with the transaction's first statement (one round trip fewer per transaction). Its outcome is awaited
-   * with that statement's.
-   */
+  /** Opens a transaction, bound to the current tenant if there is one, on the reserved connection. */
   begin(statement: string): void {
-    this.#pendingBegin = this.#withDeadline(this.target.unsafe(statement));
+    const tenant = this.tenantOf?.();
+    this.#pending = [this.#send(statement)];
+    if (tenant !== undefined) this.#pending.push(this.#send(SET_TENANT, [tenant]));
+    // Awaited with the next statement; a failure here must not also surface as an unhandled rejection.
+    for (const p of this.#pending) p.catch(() => undefined);
   }
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const query = this.#withDeadline(
-      this.target.unsafe(compiled.sql, compiled.parameters as never[], { prepare: true }),
-    );
-    const begin = this.#pendingBegin;
-    this.#pendingBegin = undefined;
-    const result = begin ? (await Promise.all([begin, query]))[1] : await query;
+    const tenant = this.#reserved ? undefined : this.tenantOf?.();
+    const result =
+      tenant === undefined
+        ? await this.#sendAfterPending(compiled.sql, compiled.parameters)
+        : await this.#executeAsTenant(compiled, tenant);
     const command = result.command;
     const affects =
       command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';
@@ -65,6 +91,66 @@ class PostgresJsConnection implements DatabaseConnection {
       rows: result as unknown as R[],
       numAffectedRows: affects ? BigInt(result.count) : undefined,
     };
+  }
+
+  async #sendAfterPending(text: string, parameters: readonly unknown[]): Promise<RowList<Row[]>> {
+    const pending = this.#pending;
+    if (pending.length === 0) return this.#send(text, parameters);
+    this.#pending = [];
+    const outcomes = await Promise.allSettled([...pending, this.#send(text, parameters)]);
+    // The first failure is the cause: after a failed BEGIN or set_config, a statement fails only as "current
+    // transaction is aborted".
+    for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+    return (outcomes.at(-1) as PromiseFulfilledResult<RowList<Row[]>>).value;
+  }
+
+  /** One statement on the reserved connection if there is one, else on the pool. */
+  async #send(text: string, parameters: readonly unknown[] = []): Promise<RowList<Row[]>> {
+    if (this.#lost) throw this.#lost;
+    // (postgres.js sends a statement without parameters, such as begin, as a simple query.)
+    const query = (this.#reserved ?? this.sql).unsafe(text, parameters as never[], { prepare: true });
+    try {
+      return await this.#withDeadline(query.execute());
+    } catch (err) {
+      if (this.#reserved && lostConnection(err)) this.#lost = err;
+      throw err;
+    }
+  }
+
+  // All four statements are queued on one connection before any answer is awaited, so postgres.js writes them in one
+  // packet and the server answers them back to back: one round trip, as for a bare query. The connection is
+  // released once all four have settled, so the next user's statements never run inside this transaction.
+  async #executeAsTenant(compiled: CompiledQuery, tenant: string): Promise<RowList<Row[]>> {
+    const reserving = this.sql.reserve();
+    let reserved: ReservedSql;
+    try {
+      reserved = await this.#withDeadline(reserving);
+    } catch (err) {
+      // A reservation still waiting for a connection cannot be withdrawn: give the connection back when it comes.
+      void reserving.then(
+        (r) => r.release(),
+        () => undefined,
+      );
+      throw err;
+    }
+    const begin = reserved.unsafe('begin').execute();
+    const set = reserved.unsafe(SET_TENANT, [tenant], { prepare: true }).execute();
+    const query = reserved.unsafe(compiled.sql, compiled.parameters as never[], { prepare: true }).execute();
+    const commit = reserved.unsafe('commit').execute();
+    const all = Promise.allSettled([begin, set, query, commit]);
+    void all.then((outcomes) => {
+      if (!outcomes.some((o) => o.status === 'rejected' && lostConnection(o.reason))) reserved.release();
+    });
+    try {
+      const [b, s, q, c] = await this.#withDeadline(all);
+      // The first failure is the cause: after a failed begin or set_config the query fails only as "current
+      // transaction is aborted". A failed commit means a write did not happen, even though its statement succeeded.
+      for (const outcome of [b, s, q, c]) if (outcome.status === 'rejected') throw outcome.reason;
+      return (q as PromiseFulfilledResult<RowList<Row[]>>).value;
+    } catch (err) {
+      if (err instanceof QueryDeadlineError) query.cancel();
+      throw err;
+    }
   }
 
   // statement_timeout bounds a query the server runs; this bounds everything else (waiting for a connection
@@ -95,12 +181,13 @@ class PostgresJsDriver implements Driver {
   constructor(
     private readonly sql: Sql,
     private readonly deadlineMs: number,
+    private readonly tenantOf: TenantSource | undefined,
   ) {}
 
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new PostgresJsConnection(this.sql, this.deadlineMs);
+    return new PostgresJsConnection(this.sql, this.deadlineMs, this.tenantOf);
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -128,16 +215,20 @@ class PostgresJsDriver implements Driver {
 }
 
 export class PostgresJsDialect implements Dialect {
-  /** deadlineMs: client-side bound on any one query, 0 for none. */
+  /**
+   * deadlineMs: client-side bound on any one query, 0 for none. tenantOf: for a pool under row-level security, the
+   * tenant each query acts for (see the header).
+   */
   constructor(
     private readonly sql: Sql,
     private readonly deadlineMs = 0,
+    private readonly tenantOf?: TenantSource,
   ) {}
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PostgresJsDriver(this.sql, this.deadlineMs);
+    return new PostgresJsDriver(this.sql, this.deadlineMs, this.tenantOf);
   }
   createQueryCompiler() {
     return new PostgresQueryCompiler();

@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Sql } from 'postgres';
 import type { Db } from '../db/connection.ts';
+import { runAsTenant } from '../db/tenant-scope.ts';
 import { findActiveKey, hashToken, KEY_REVOKED_CHANNEL, touchApiKey } from '../keys/keys.service.ts';
 import { isScope, type Scope, type TenantContext } from './context.ts';
 import { type AppError, ERRORS } from './errors.ts';
@@ -179,5 +180,12 @@ export function registerAuth(app: FastifyInstance, cache: KeyCache, limiter?: Ra
     const cached = cache.peek(token);
     if (cached) return done(admit(request, reply, cached, scope));
     cache.resolve(token).then((ctx) => done(admit(request, reply, ctx, scope)), done);
+  });
+  // The handler and everything it awaits run on behalf of the key's tenant: the request pool sets it for row-level
+  // security. Bound here, after the body is read, because body parsing resumes from the socket's events, outside
+  // any context an onRequest hook could open; the handler is called synchronously from done().
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (request.ctx) runAsTenant(request.ctx.tenantId, done);
+    else done();
   });
 }

@@ -750,7 +750,7 @@ describe('the dnsimple npm client', () => {
     transport = tls ? 'tls' : 'http';
     server = await buildApp({
       config: env.config,
-      database: { db: env.db, sql: env.sql },
+      database: { db: env.db, sql: env.sql, appDb: env.appDb },
       https: tls,
       listen: false,
       logger: false,
