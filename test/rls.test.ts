@@ -308,6 +308,37 @@ describe("through the app's request pool (src/db/driver.ts)", () => {
   });
 });
 
+describe('reads across reconnects', () => {
+  // Reads go on lanes that remember which tenant their session was set to. A reconnect gives a fresh session with
+  // no tenant: a read must then fail or be bound again, never return another tenant's rows, nor no rows.
+  const readAs = (t: TestTenant) =>
+    runAsTenant(t.tenant.id, () => env.appDb.selectFrom('customers').select('tenant_id').execute()).then(
+      (rows) => ({ t, rows }),
+    );
+
+  test('after every session of the database is terminated, reads see their own tenant or fail', async () => {
+    await Promise.all(Array.from({ length: 12 }, (_, i) => readAs(i % 2 ? a : b)));
+    await env.sql`select pg_terminate_backend(pid) from pg_stat_activity
+      where datname = current_database() and pid <> pg_backend_pid()`;
+    let failures = 0;
+    for (let round = 0; round < 50; round++) {
+      const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => readAs(i % 2 ? a : b)));
+      failures = 0;
+      for (const o of outcomes) {
+        if (o.status === 'rejected') {
+          failures++;
+          continue;
+        }
+        assert.ok(o.value.rows.length > 0, 'a bound read finds its rows');
+        assert.ok(o.value.rows.every((r) => r.tenant_id === o.value.t.tenant.id));
+      }
+      if (failures === 0) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(failures, 0, 'reads recover once the lanes have reconnected');
+  });
+});
+
 describe('the request path', () => {
   for (const method of ['GET', 'POST'] as const) {
     test(`${method}: a route's queries run as contacts_app for the key's tenant`, async () => {

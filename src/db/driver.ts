@@ -4,10 +4,13 @@
 // A transaction's BEGIN is not awaited on its own: postgres.js writes queries on one connection in order, so it
 // travels with the transaction's first statement (one round trip fewer per transaction).
 //
-// With a tenant source (the request pool, which runs as contacts_app under row-level security), every query
-// carries the current tenant in the transaction-local setting app.tenant_id, at no extra round trip: a plain query
-// goes out as one pipeline `begin; set_config(…); query; commit` on a reserved connection, and a transaction
-// sends the set_config right behind its BEGIN, with its first statement.
+// With a tenant scope (the request pool, which runs as contacts_app under row-level security), every statement
+// runs with the current tenant in app.tenant_id ('' for none: no rows), at no extra round trip:
+// - a read (a plain SELECT) goes on a read lane (src/db/read-lanes.ts), pipelined with other requests' reads and
+//   preceded by a set_config only when its lane was last bound to another tenant;
+// - any other statement outside a transaction goes as `begin; set_config(local); statement; commit`, written at
+//   once on a reserved connection, so that it cannot run unless the tenant was set;
+// - a transaction sends `set_config(local)` right behind its BEGIN, with its first statement.
 import {
   type CompiledQuery,
   type DatabaseConnection,
@@ -21,12 +24,28 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import type { ReservedSql, Row, RowList, Sql } from 'postgres';
+import type { ReadLanes } from './read-lanes.ts';
+
+type Statement = ReturnType<ReservedSql['unsafe']>;
 
 /** Where the request pool finds the tenant a query acts for; undefined: none (the policies then show no rows). */
 export type TenantSource = () => string | undefined;
 
-// is_local = true: the setting ends with the transaction, so a connection returns to the pool without a tenant.
-const SET_TENANT = "select set_config('app.tenant_id', $1, true)";
+const SET_TENANT_LOCAL = "select set_config('app.tenant_id', $1, true)";
+
+/** A SELECT with no data-modifying CTE: it may go on a read lane. */
+function isRead(compiled: CompiledQuery): boolean {
+  const node = compiled.query as { kind: string; with?: unknown };
+  return node.kind === 'SelectQueryNode' && node.with === undefined;
+}
+
+/** How a pool under row-level security binds its statements to the tenant. */
+export interface TenantScope {
+  /** The tenant the current work acts for; undefined: none. */
+  readonly tenant: TenantSource;
+  /** Where reads outside a transaction go. */
+  readonly lanes: ReadLanes;
+}
 
 /** Raised when a query does not settle within the client-side deadline (a dead socket, a stuck reconnect). */
 export class QueryDeadlineError extends Error {
@@ -56,7 +75,7 @@ class PostgresJsConnection implements DatabaseConnection {
   constructor(
     readonly sql: Sql,
     private readonly deadlineMs: number,
-    private readonly tenantOf: TenantSource | undefined,
+    private readonly scope: TenantScope | undefined,
   ) {}
 
   async reserve(): Promise<void> {
@@ -69,21 +88,23 @@ class PostgresJsConnection implements DatabaseConnection {
     this.#lost = undefined;
   }
 
-  /** Opens a transaction, bound to the current tenant if there is one, on the reserved connection. */
+  /** Opens a transaction on the reserved connection; on the request pool, bound to the current tenant. */
   begin(statement: string): void {
-    const tenant = this.tenantOf?.();
     this.#pending = [this.#send(statement)];
-    if (tenant !== undefined) this.#pending.push(this.#send(SET_TENANT, [tenant]));
+    if (this.scope) this.#pending.push(this.#send(SET_TENANT_LOCAL, [this.scope.tenant() ?? '']));
     // Awaited with the next statement; a failure here must not also surface as an unhandled rejection.
     for (const p of this.#pending) p.catch(() => undefined);
   }
 
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
-    const tenant = this.#reserved ? undefined : this.tenantOf?.();
-    const result =
-      tenant === undefined
-        ? await this.#sendAfterPending(compiled.sql, compiled.parameters)
-        : await this.#executeAsTenant(compiled, tenant);
+    const scope = this.#reserved ? undefined : this.scope;
+    const result = !scope
+      ? await this.#sendAfterPending(compiled.sql, compiled.parameters)
+      : isRead(compiled)
+        ? await scope.lanes.read(scope.tenant() ?? '', compiled.sql, compiled.parameters, (work, cancel) =>
+            this.#withDeadline(Object.assign(work, { cancel })),
+          )
+        : await this.#executeAsTenant(compiled, scope.tenant() ?? '');
     const command = result.command;
     const affects =
       command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE';
@@ -117,14 +138,21 @@ class PostgresJsConnection implements DatabaseConnection {
     }
   }
 
-  // All four statements are queued on one connection before any answer is awaited, so postgres.js writes them in one
-  // packet and the server answers them back to back: one round trip, as for a bare query. The connection is
-  // released once all four have settled, so the next user's statements never run inside this transaction.
-  async #executeAsTenant(compiled: CompiledQuery, tenant: string): Promise<RowList<Row[]>> {
+  // The four statements are written at once and answered back to back: one round trip. The connection is held
+  // until all four are answered (postgres.js refuses a BEGIN on a connection that is not reserved).
+  async #executeAsTenant(compiled: CompiledQuery, tenant: string): Promise<Awaited<Statement>> {
+    const reserved = await this.#reserveOne();
+    const begin = reserved.unsafe('begin').execute();
+    const set = reserved.unsafe(SET_TENANT_LOCAL, [tenant], { prepare: true }).execute();
+    const query = reserved.unsafe(compiled.sql, compiled.parameters as never[], { prepare: true }).execute();
+    const commit = reserved.unsafe('commit').execute();
+    return this.#settle(reserved, [begin, set, query, commit], query);
+  }
+
+  async #reserveOne(): Promise<ReservedSql> {
     const reserving = this.sql.reserve();
-    let reserved: ReservedSql;
     try {
-      reserved = await this.#withDeadline(reserving);
+      return await this.#withDeadline(reserving);
     } catch (err) {
       // A reservation still waiting for a connection cannot be withdrawn: give the connection back when it comes.
       void reserving.then(
@@ -133,20 +161,24 @@ class PostgresJsConnection implements DatabaseConnection {
       );
       throw err;
     }
-    const begin = reserved.unsafe('begin').execute();
-    const set = reserved.unsafe(SET_TENANT, [tenant], { prepare: true }).execute();
-    const query = reserved.unsafe(compiled.sql, compiled.parameters as never[], { prepare: true }).execute();
-    const commit = reserved.unsafe('commit').execute();
-    const all = Promise.allSettled([begin, set, query, commit]);
+  }
+
+  /** Waits for a pipeline's statements, releases the connection, and returns the query's rows or the first failure. */
+  async #settle(
+    reserved: ReservedSql,
+    statements: Statement[],
+    query: Statement,
+  ): Promise<Awaited<Statement>> {
+    const all = Promise.allSettled(statements);
     void all.then((outcomes) => {
       if (!outcomes.some((o) => o.status === 'rejected' && lostConnection(o.reason))) reserved.release();
     });
     try {
-      const [b, s, q, c] = await this.#withDeadline(all);
-      // The first failure is the cause: after a failed begin or set_config the query fails only as "current
-      // transaction is aborted". A failed commit means a write did not happen, even though its statement succeeded.
-      for (const outcome of [b, s, q, c]) if (outcome.status === 'rejected') throw outcome.reason;
-      return (q as PromiseFulfilledResult<RowList<Row[]>>).value;
+      const outcomes = await this.#withDeadline(all);
+      // The first failure is the cause: after a failed begin or set_config the statement did not run ("current
+      // transaction is aborted"). A failed commit means a write did not happen, even though its statement succeeded.
+      for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+      return (outcomes[statements.indexOf(query)] as PromiseFulfilledResult<Awaited<Statement>>).value;
     } catch (err) {
       if (err instanceof QueryDeadlineError) query.cancel();
       throw err;
@@ -181,13 +213,13 @@ class PostgresJsDriver implements Driver {
   constructor(
     private readonly sql: Sql,
     private readonly deadlineMs: number,
-    private readonly tenantOf: TenantSource | undefined,
+    private readonly scope: TenantScope | undefined,
   ) {}
 
   async init(): Promise<void> {}
 
   async acquireConnection(): Promise<DatabaseConnection> {
-    return new PostgresJsConnection(this.sql, this.deadlineMs, this.tenantOf);
+    return new PostgresJsConnection(this.sql, this.deadlineMs, this.scope);
   }
 
   async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
@@ -210,25 +242,22 @@ class PostgresJsDriver implements Driver {
   }
 
   async destroy(): Promise<void> {
-    await this.sql.end({ timeout: 5 });
+    await Promise.all([this.sql.end({ timeout: 5 }), this.scope?.lanes.end()]);
   }
 }
 
 export class PostgresJsDialect implements Dialect {
-  /**
-   * deadlineMs: client-side bound on any one query, 0 for none. tenantOf: for a pool under row-level security, the
-   * tenant each query acts for (see the header).
-   */
+  /** deadlineMs: client-side bound on any one query, 0 for none. scope: for a pool under row-level security. */
   constructor(
     private readonly sql: Sql,
     private readonly deadlineMs = 0,
-    private readonly tenantOf?: TenantSource,
+    private readonly scope?: TenantScope,
   ) {}
   createAdapter() {
     return new PostgresAdapter();
   }
   createDriver(): Driver {
-    return new PostgresJsDriver(this.sql, this.deadlineMs, this.tenantOf);
+    return new PostgresJsDriver(this.sql, this.deadlineMs, this.scope);
   }
   createQueryCompiler() {
     return new PostgresQueryCompiler();

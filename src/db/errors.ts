@@ -18,6 +18,8 @@ const UNIQUE_RULES: Record<string, () => AppError> = {
 const CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08006', '53300']);
 const NODE_CONNECTION_CODES = new Set([
   'QUERY_DEADLINE',
+  // A read could not be bound to its tenant across a reconnect (src/db/read-lanes.ts).
+  'TENANT_BINDING',
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
