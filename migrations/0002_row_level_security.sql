@@ -29,12 +29,18 @@ BEGIN
     RAISE EXCEPTION 'role contacts_app must not inherit the privileges of the table owner %', current_user;
   END IF;
   -- The service's login switches to contacts_app when it connects (the startup parameter role=contacts_app), which
-  -- needs membership; a superuser needs none.
-  IF NOT pg_has_role(current_user, 'contacts_app', 'MEMBER') THEN
+  -- needs a membership with SET (PostgreSQL 16+; before, any membership); a superuser needs none. The creator of a
+  -- role holds only ADMIN on it since PostgreSQL 16.
+  IF NOT pg_has_role(current_user, 'contacts_app',
+      CASE WHEN current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END) THEN
     BEGIN
-      EXECUTE format('GRANT contacts_app TO %I', current_user);
+      EXECUTE format('GRANT contacts_app TO %I', current_user)
+        || CASE WHEN current_setting('server_version_num')::int >= 160000 THEN ' WITH SET TRUE' ELSE '' END;
     EXCEPTION
       WHEN unique_violation THEN NULL;
+      WHEN insufficient_privilege THEN
+        RAISE EXCEPTION '% may not switch to role contacts_app', current_user
+          USING HINT = format('As a superuser run: GRANT contacts_app TO %I;', current_user);
     END;
   END IF;
   EXECUTE format('GRANT USAGE ON SCHEMA %I TO contacts_app', current_schema());
