@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 // Shared test helpers: a fresh database per test file (cloned from the migrated template), the production app
 // built on it, and tenants with API keys.
 import { randomBytes } from 'node:crypto';
@@ -161,4 +162,42 @@ export async function buildAppOn(
       await Promise.all([db.destroy(), appDb.destroy()]);
     },
   };
+}
+
+/** A JSON object from the API, with its id. */
+export type Obj = Record<string, unknown> & { id: string };
+
+/** The native API's list envelope. */
+export interface Page {
+  data: Obj[];
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+/** The native API's problem details (the fields the tests read). */
+export interface Problem {
+  status: number;
+  code: string;
+  errors?: { field: string; code: string }[];
+}
+
+/** Asserts an RFC 9457 problem with this status and code (and, when given, an error naming this field). */
+export function assertProblem(
+  res: { statusCode: number; headers: Record<string, unknown>; body: string },
+  status: number,
+  code: string,
+  field?: { field: string; code?: string },
+): Problem {
+  assert.equal(res.statusCode, status, res.body);
+  assert.match(String(res.headers['content-type']), /application\/problem\+json/);
+  const body = json<Problem>(res);
+  assert.equal(body.status, status);
+  assert.equal(body.code, code);
+  if (field) {
+    assert.ok(
+      body.errors?.some((e) => e.field === field.field && (!field.code || e.code === field.code)),
+      `expected ${field.field}/${field.code ?? '*'} in ${JSON.stringify(body.errors)}`,
+    );
+  }
+  return body;
 }

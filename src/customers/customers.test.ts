@@ -1,26 +1,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  assertProblem,
   count,
   createTestTenant,
   json,
   keyFor,
+  type Obj,
+  type Page,
   setupTestEnv,
   type TestEnv,
   type TestTenant,
 } from '../../test/helpers.ts';
 
-type Obj = Record<string, unknown> & { id: string };
-interface Page {
-  data: Obj[];
-  has_more: boolean;
-  next_cursor: string | null;
-}
-interface Problem {
-  status: number;
-  code: string;
-  errors?: { field: string; code: string }[];
-}
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 let env: TestEnv;
@@ -61,26 +53,6 @@ async function channelOf(customerId: string, payload: Record<string, unknown>): 
   const res = await call('POST', `/v1/customers/${customerId}/channels`, { payload });
   assert.equal(res.statusCode, 201, res.body);
   return json<Obj>(res);
-}
-
-function assertProblem(
-  res: { statusCode: number; headers: Record<string, unknown>; body: string },
-  status: number,
-  code: string,
-  field?: { field: string; code?: string },
-): Problem {
-  assert.equal(res.statusCode, status, res.body);
-  assert.match(String(res.headers['content-type']), /application\/problem\+json/);
-  const body = json<Problem>(res);
-  assert.equal(body.status, status);
-  assert.equal(body.code, code);
-  if (field) {
-    assert.ok(
-      body.errors?.some((e) => e.field === field.field && (!field.code || e.code === field.code)),
-      `expected ${field.field}/${field.code ?? '*'} in ${JSON.stringify(body.errors)}`,
-    );
-  }
-  return body;
 }
 
 /** Row counts of every table a customer write can touch, to prove a refused request wrote nothing. */
