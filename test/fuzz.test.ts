@@ -1246,12 +1246,6 @@ interface KnownBug {
   hits: number;
 }
 
-/** A body holding JSON nested a thousand levels or more. */
-function isDeep(payload: string | Buffer | undefined): boolean {
-  const text = payload === undefined ? '' : payload.toString();
-  return text.includes('['.repeat(1000)) || text.includes('{"a":'.repeat(1000));
-}
-
 /** The root scope's masked 500: a dialect's own error handler threw, and Fastify fell back to the parent's. */
 function isMaskedInternalError(res: Response): boolean {
   return res.statusCode === 500 && parsed(res)?.code === 'internal_error';
