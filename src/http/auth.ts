@@ -36,30 +36,30 @@ export class KeyCache {
     return entry.ctx;
   }
 
+  /** The context for a token: from the cache, or from the database (then cached); undefined when invalid. */
   async resolve(token: string): Promise<Omit<TenantContext, 'requestId'> | undefined> {
-    const cacheKey = hashToken(token).toString('base64');
+    const cached = this.peek(token);
+    if (cached) return cached;
+    const found = await findActiveKey(this.db, token);
+    if (!found) return undefined;
     const now = Date.now();
-    let entry = this.#entries.get(cacheKey);
-    if (!entry || entry.expires <= now) {
-      this.#entries.delete(cacheKey);
-      const found = await findActiveKey(this.db, token);
-      if (!found) return undefined;
-      entry = {
-        keyId: found.key.id,
-        expires: now + this.ttlMs,
-        ctx: {
-          tenantId: found.tenant.id,
-          tenantNumber: found.tenant.number,
-          tenantSlug: found.tenant.slug,
-          defaultRegion: found.tenant.default_region,
-          scopes: new Set(found.key.scopes.filter(isScope)),
-          apiKeyId: found.key.id,
-        },
-      };
-      if (this.#entries.size >= MAX_ENTRIES)
-        this.#entries.delete(this.#entries.keys().next().value as string);
-      if (this.ttlMs > 0) this.#entries.set(cacheKey, entry);
-    }
+    const entry: Entry = {
+      keyId: found.key.id,
+      expires: now + this.ttlMs,
+      ctx: {
+        tenantId: found.tenant.id,
+        tenantNumber: found.tenant.number,
+        tenantSlug: found.tenant.slug,
+        defaultRegion: found.tenant.default_region,
+        scopes: new Set(found.key.scopes.filter(isScope)),
+        apiKeyId: found.key.id,
+      },
+    };
+    const cacheKey = hashToken(token).toString('base64');
+    // An expired entry under the same key is replaced here; the oldest entry makes room when the cache is full.
+    this.#entries.delete(cacheKey);
+    if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);
+    if (this.ttlMs > 0) this.#entries.set(cacheKey, entry);
     this.#touch(entry.ctx.tenantId, entry.keyId, now);
     return entry.ctx;
   }
