@@ -11,6 +11,7 @@ import type { TenantContext } from '../http/context.ts';
 import { ERRORS, type FieldError } from '../http/errors.ts';
 import { checkIfMatch, type IfMatch } from '../http/etag.ts';
 import { isEmail } from '../lib/email.ts';
+import { givenFields } from '../lib/fields.ts';
 import { newId } from '../lib/ids.ts';
 import { normalizePhone } from '../lib/phone.ts';
 import {
@@ -150,8 +151,7 @@ export async function updateChannel(
     checkValue(ctx, type, patch.value ?? row.value, errors);
     if (errors.length) throw ERRORS.validation(errors);
     if (patch.contact_id !== undefined) await checkContact(trx, ctx, row.customer_id, patch.contact_id);
-    const set: ChannelUpdate = {};
-    for (const [k, v] of Object.entries(patch)) if (v !== undefined) (set as Record<string, unknown>)[k] = v;
+    const set: ChannelUpdate = givenFields(patch);
     let cleared: ChannelRow[] = [];
     if (becomesDefault) cleared = await clearDefault(trx, ctx.tenantId, row.customer_id, type, id);
     const before = toChannel(row);

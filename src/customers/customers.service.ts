@@ -15,6 +15,7 @@ import { changedFields, recordEvent } from '../events/events.service.ts';
 import { hasScope, type TenantContext } from '../http/context.ts';
 import { ERRORS, type FieldError } from '../http/errors.ts';
 import { checkIfMatch, type IfMatch } from '../http/etag.ts';
+import { givenFields } from '../lib/fields.ts';
 import { newId } from '../lib/ids.ts';
 import {
   CUSTOMER_SORT_COLUMNS,
@@ -69,15 +70,6 @@ async function checkDesignations(
   if (errors.length) throw ERRORS.validation(errors);
 }
 
-function toColumns(input: CustomerPatch): CustomerUpdate {
-  const set: CustomerUpdate = {};
-  for (const [key, value] of Object.entries(input)) {
-    if (value === undefined) continue;
-    (set as Record<string, unknown>)[key] = value;
-  }
-  return set;
-}
-
 export async function createCustomer(
   db: Db,
   ctx: TenantContext,
@@ -87,7 +79,7 @@ export async function createCustomer(
     const id = newId();
     await checkDesignations(trx, ctx, id, input);
     const row = await insertCustomer(trx, {
-      ...(toColumns(input) as object),
+      ...(givenFields(input) as object),
       tenant_id: ctx.tenantId,
       id,
     } as never);
@@ -120,7 +112,7 @@ export async function updateCustomer(
     checkIfMatch(ifMatch, row.version);
     await checkDesignations(trx, ctx, id, patch);
     const before = toCustomer(row);
-    const updated = await updateCustomerRow(trx, ctx.tenantId, id, toColumns(patch));
+    const updated = await updateCustomerRow(trx, ctx.tenantId, id, givenFields(patch));
     const after = toCustomer(updated);
     const changes = changedFields(before, after);
     await recordEvent(trx, ctx, 'customer', 'updated', id, after, changes);
