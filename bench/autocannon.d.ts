@@ -20,6 +20,7 @@ declare module 'autocannon' {
       p90: number;
       p97_5: number;
       p99: number;
+      total: number;
     }
     interface Result {
       requests: Histogram;

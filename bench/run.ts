@@ -1,15 +1,17 @@
 // npm run bench [-- read write list tenants] [--quick]
-// Starts an embedded PostgreSQL on a scratch DATA_DIR, the API server and the floor server as child processes,
+// Starts an embedded PostgreSQL on a scratch DATA_DIR, the API server (built as npm start builds it) and the floor
+// server as child processes,
 // loads data, drives load with autocannon from this process, and prints a table of figures with each one's
 // ratio to the floor measured in the same run. Nothing here is asserted: machines are shared and noisy.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import postgres from 'postgres';
+import { buildServer } from '../scripts/build.ts';
 import { CONTACT_SORT_COLUMNS } from '../src/contacts/contacts.repo.ts';
 import { ensureEmbeddedPostgres } from '../src/db/embedded.ts';
 import { encodeCursor, parseSort } from '../src/db/keyset.ts';
@@ -28,6 +30,9 @@ const root = path.resolve(import.meta.dirname, '..');
 interface Row {
   scenario: string;
   rps: number;
+  /** CPU per request, in ms: the HTTP server's process, and PostgreSQL's (all its processes). */
+  serverCpu?: number;
+  pgCpu?: number;
   p50: number;
   p97_5: number;
   p99: number;
@@ -37,6 +42,7 @@ interface Row {
 }
 const table: Row[] = [];
 let peakRss = 0;
+let serverBundle = '';
 
 function log(message: string) {
   process.stderr.write(`[bench] ${message}\n`);
@@ -47,10 +53,12 @@ async function startProcess(
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; url: string }> {
   // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the API server (open it in Chrome DevTools).
-  const api = script.endsWith('main.ts');
+  const api = script === 'api';
   const prof =
     process.env.BENCH_CPU_PROF && api ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', script, ...(api ? ['serve'] : [])], {
+  // The API server runs as npm start runs it, from the bundle; the floor runs from source.
+  const cmd = api ? [serverBundle, 'serve'] : ['--import', 'tsx', script];
+  const child = spawn(process.execPath, [...prof, ...cmd], {
     cwd: root,
     // The per-key rate limit is off: the load comes from one key on purpose.
     env: {
@@ -79,6 +87,50 @@ async function startProcess(
   return { child, url };
 }
 
+const CLOCK_TICKS_PER_SECOND = 100; // Linux's USER_HZ
+
+/** CPU time (user + system) a process has used so far, in ms; 0 when it is gone. */
+function cpuOf(pid: number): number {
+  try {
+    // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return 0;
+  }
+}
+
+/** The postmaster and its children (backends, WAL writer, checkpointer...). */
+function postgresPids(postmaster: number): number[] {
+  const pids = [postmaster];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === postmaster) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+let postmasterPid = 0;
+
+/** Starts counting the CPU of a server process and of PostgreSQL; the returned function reads both, in ms. */
+function cpuMeter(serverPid: number | undefined): () => { server: number; pg: number } {
+  const pgAt = new Map(postgresPids(postmasterPid).map((pid) => [pid, cpuOf(pid)]));
+  const serverAt = serverPid ? cpuOf(serverPid) : 0;
+  return () => {
+    let pg = 0;
+    // Backends that connected during the run count from 0.
+    for (const pid of postgresPids(postmasterPid)) pg += cpuOf(pid) - (pgAt.get(pid) ?? 0);
+    return { server: serverPid ? cpuOf(serverPid) - serverAt : 0, pg };
+  };
+}
+
 function rssOf(pid: number | undefined): number {
   if (!pid) return 0;
   try {
@@ -89,36 +141,43 @@ function rssOf(pid: number | undefined): number {
   }
 }
 
+type Measured = autocannon.Result & { cpu: { server: number; pg: number } };
+
 async function load(
   url: string,
-  options: { connections: number; requests: autocannon.Request[]; watchPid?: number | undefined },
-): Promise<autocannon.Result> {
+  options: {
+    connections: number;
+    requests: autocannon.Request[];
+    /** The server under load: its CPU is counted, and its RSS too when it is the API server. */
+    serverPid: number | undefined;
+    watchRss?: boolean;
+  },
+): Promise<Measured> {
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, rssOf(options.watchPid));
+    if (options.watchRss) peakRss = Math.max(peakRss, rssOf(options.serverPid));
   }, 200);
+  const meter = cpuMeter(options.serverPid);
   try {
-    return await autocannon({
+    const result = await autocannon({
       url,
       connections: options.connections,
       duration: DURATION,
       requests: options.requests,
     });
+    return Object.assign(result, { cpu: meter() });
   } finally {
     clearInterval(sampler);
   }
 }
 
-function record(
-  scenario: string,
-  result: autocannon.Result,
-  target: string,
-  floor?: autocannon.Result,
-  note?: string,
-) {
+function record(scenario: string, result: Measured, target: string, floor?: Measured, note?: string) {
   const bad = result.non2xx + result.errors + result.timeouts;
+  const requests = Math.max(1, result.requests.total);
   table.push({
     scenario,
     rps: result.requests.average,
+    serverCpu: result.cpu.server / requests,
+    pgCpu: result.cpu.pg / requests,
     p50: result.latency.p50,
     p97_5: result.latency.p97_5,
     p99: result.latency.p99,
@@ -131,10 +190,12 @@ function record(
 const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)] as T;
 
 async function main() {
+  serverBundle = await buildServer();
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'contacts-bench-'));
   await fs.chmod(dataDir, 0o755);
   log(`embedded PostgreSQL in ${dataDir}`);
   const cluster = await ensureEmbeddedPostgres(dataDir);
+  postmasterPid = Number(readFileSync(path.join(dataDir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
   const admin = postgres(cluster.url('postgres'), { max: 1, onnotice: () => undefined });
   await admin.unsafe('create database contacts');
   await admin.end();
@@ -172,7 +233,7 @@ async function main() {
     ).map((r) => r.id);
 
     const env = { DATABASE_URL: url };
-    const api = await startProcess('src/cli/main.ts', env);
+    const api = await startProcess('api', env);
     const floor = await startProcess('bench/floor.ts', env);
     children.push(api.child, floor.child);
     const auth = { authorization: `Bearer ${token}` };
@@ -181,11 +242,13 @@ async function main() {
       log('read: GET /v1/contacts/{id} vs floor, 50 connections');
       const floorRead = await load(floor.url, {
         connections: 50,
+        serverPid: floor.child.pid,
         requests: [{ setupRequest: (r) => ({ ...r, path: `/floor/${tenantId}/contacts/${pick(ids)}` }) }],
       });
       const apiRead = await load(api.url, {
         connections: 50,
-        watchPid: api.child.pid,
+        serverPid: api.child.pid,
+        watchRss: true,
         requests: [{ headers: auth, setupRequest: (r) => ({ ...r, path: `/v1/contacts/${pick(ids)}` }) }],
       });
       record('floor: GET contact by id', floorRead, '—');
@@ -200,23 +263,28 @@ async function main() {
           email: `b${randomBytes(4).toString('hex')}@example.com`,
           phone: '+1 202 555 0175',
         });
-      const floorWrite = await load(floor.url, {
-        connections: 50,
-        requests: [
-          {
-            method: 'POST',
-            path: `/floor/${tenantId}/customers/${customerId}/contacts`,
-            headers: { 'content-type': 'application/json' },
-            setupRequest: (r) => ({ ...r, body: body() }),
-          },
-        ],
-      });
+      const floorPost = (suffix: string) =>
+        load(floor.url, {
+          connections: 50,
+          serverPid: floor.child.pid,
+          requests: [
+            {
+              method: 'POST',
+              path: `/floor/${tenantId}/customers/${customerId}/contacts${suffix}`,
+              headers: { 'content-type': 'application/json' },
+              setupRequest: (r) => ({ ...r, body: body() }),
+            },
+          ],
+        });
+      const floorWrite = await floorPost('');
+      const bareInsert = await floorPost('/bare');
       const w = await sql<
         { id: string }[]
       >`insert into customers (tenant_id, id, name) values (${tenantId}, ${randomUUID()}, 'Writes') returning id`;
       const apiWrite = await load(api.url, {
         connections: 50,
-        watchPid: api.child.pid,
+        serverPid: api.child.pid,
+        watchRss: true,
         requests: [
           {
             method: 'POST',
@@ -226,8 +294,19 @@ async function main() {
           },
         ],
       });
-      record('floor: INSERT contact', floorWrite, '—');
-      record('POST /v1/customers/{id}/contacts', apiWrite, '≥ 0.6× floor', floorWrite);
+      record(
+        "floor: create (the API's statements: transaction, customer check, insert, event)",
+        floorWrite,
+        '—',
+      );
+      record('reference: one autocommitted INSERT, no transaction or event', bareInsert, '—');
+      record(
+        'POST /v1/customers/{id}/contacts',
+        apiWrite,
+        '≥ 0.6× floor',
+        floorWrite,
+        `${(apiWrite.requests.average / bareInsert.requests.average).toFixed(2)}× the bare INSERT`,
+      );
     }
 
     if (scenarios.includes('list')) {
@@ -247,7 +326,8 @@ async function main() {
         log(`${label}, 10 connections`);
         const r = await load(api.url, {
           connections: 10,
-          watchPid: api.child.pid,
+          serverPid: api.child.pid,
+          watchRss: true,
           requests: [{ headers: auth, path: p }],
         });
         record(`${label} (${BIG.toLocaleString()} contacts)`, r, 'p95 < 25 ms');
@@ -290,7 +370,8 @@ async function main() {
       const pairs = [...byTenant.values()].flatMap((t) => t.ids.map((id) => ({ token: t.token, id })));
       const r = await load(api.url, {
         connections: 50,
-        watchPid: api.child.pid,
+        serverPid: api.child.pid,
+        watchRss: true,
         requests: [
           {
             setupRequest: (req) => {
@@ -306,6 +387,7 @@ async function main() {
       });
       const floorR = await load(floor.url, {
         connections: 50,
+        serverPid: floor.child.pid,
         requests: [
           {
             setupRequest: (req) => {
@@ -323,12 +405,12 @@ async function main() {
       `\nmachine: ${cpus.length} × ${cpus[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; Node ${process.version}; PostgreSQL ${pgVersion?.v}; ${DURATION}s per run${quick ? ' (--quick)' : ''}\n\n`,
     );
     process.stdout.write(
-      '| scenario | req/s | p50 ms | p97.5 ms | p99 ms | × floor | target | note |\n|---|---:|---:|---:|---:|---:|---|---|\n',
+      '| scenario | req/s | p50 ms | p97.5 ms | p99 ms | × floor | CPU ms/req: server + PostgreSQL | target | note |\n|---|---:|---:|---:|---:|---:|---:|---|---|\n',
     );
     for (const r of table) {
       const ratio = r.floorRps ? `${(r.rps / r.floorRps).toFixed(2)}×` : '';
       process.stdout.write(
-        `| ${r.scenario} | ${Math.round(r.rps)} | ${r.p50} | ${r.p97_5} | ${r.p99} | ${ratio} | ${r.target} | ${r.note ?? ''} |\n`,
+        `| ${r.scenario} | ${Math.round(r.rps)} | ${r.p50} | ${r.p97_5} | ${r.p99} | ${ratio} | ${r.serverCpu?.toFixed(2)} + ${r.pgCpu?.toFixed(2)} | ${r.target} | ${r.note ?? ''} |\n`,
       );
     }
     process.stdout.write(

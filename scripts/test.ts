@@ -7,6 +7,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { ensureEmbeddedPostgres } from '../src/db/embedded.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { buildServer } from './build.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
@@ -26,6 +27,8 @@ function withDatabase(url: string, database: string): string {
 
 async function main(): Promise<number> {
   const filter = process.argv.slice(2);
+  // Suites that start the server as a process run it as npm start does, from the bundle.
+  await buildServer();
   let adminUrl = process.env.DATABASE_URL;
   const cluster = adminUrl ? undefined : await ensureEmbeddedPostgres(path.join(root, '.test-data'));
   adminUrl = adminUrl ?? cluster?.url('postgres');

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import postgres from 'postgres';
+import { SERVER_BUNDLE } from '../scripts/build.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const FIRST_START_TIMEOUT_MS = 60_000; // initdb included, on a busy two-core machine
@@ -70,7 +71,7 @@ function serverEnv(): NodeJS.ProcessEnv {
 
 /** Starts `contacts serve` (node itself, so a signal reaches the server, not a wrapper) and waits until it listens. */
 async function startServer(timeoutMs = START_TIMEOUT_MS): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+  const child = spawn(process.execPath, [SERVER_BUNDLE, 'serve'], {
     cwd: ROOT,
     env: serverEnv(),
     stdio: ['pipe', 'pipe', 'pipe'],

@@ -2,6 +2,7 @@
 // enforced by a unique index; setting a new default clears the old one in the same transaction.
 import { findContact } from '../contacts/contacts.repo.ts';
 import { findCustomer } from '../customers/customers.repo.ts';
+import { addingToCustomer } from '../customers/customers.service.ts';
 import type { Db } from '../db/connection.ts';
 import { type Page, parseSort, toPage } from '../db/keyset.ts';
 import { inTx } from '../db/tx.ts';
@@ -93,34 +94,33 @@ export async function createChannel(
   const errors: FieldError[] = [];
   checkValue(ctx, input.type, input.value, errors);
   if (errors.length) throw ERRORS.validation(errors);
-  return inTx(db, async (trx) => {
-    if (!(await findCustomer(trx, ctx.tenantId, customerId, { forKeyShare: true }))) {
-      throw ERRORS.notFound('customer', customerId);
-    }
-    await checkContact(trx, ctx, customerId, input.contact_id);
-    const id = newId();
-    let cleared: ChannelRow[] = [];
-    if (input.is_default) {
-      await lockDefaultScope(trx, ctx.tenantId, customerId, input.type);
-      cleared = await clearDefault(trx, ctx.tenantId, customerId, input.type, id);
-    }
-    const row = await insertChannel(trx, {
-      tenant_id: ctx.tenantId,
-      id,
-      customer_id: customerId,
-      contact_id: input.contact_id ?? null,
-      type: input.type,
-      value: input.value.trim(),
-      handle: input.handle ?? null,
-      note: input.note ?? null,
-      is_default: input.is_default ?? false,
-      position: input.position ?? (await nextPosition(trx, ctx.tenantId, customerId)),
-    });
-    for (const c of cleared)
-      await recordEvent(trx, ctx, 'channel', 'updated', c.id, toChannel(c), { is_default: true });
-    await recordEvent(trx, ctx, 'channel', 'created', id, toChannel(row));
-    return row;
-  });
+  return inTx(db, (trx) =>
+    addingToCustomer(trx, ctx, customerId, async () => {
+      await checkContact(trx, ctx, customerId, input.contact_id);
+      const id = newId();
+      let cleared: ChannelRow[] = [];
+      if (input.is_default) {
+        await lockDefaultScope(trx, ctx.tenantId, customerId, input.type);
+        cleared = await clearDefault(trx, ctx.tenantId, customerId, input.type, id);
+      }
+      const row = await insertChannel(trx, {
+        tenant_id: ctx.tenantId,
+        id,
+        customer_id: customerId,
+        contact_id: input.contact_id ?? null,
+        type: input.type,
+        value: input.value.trim(),
+        handle: input.handle ?? null,
+        note: input.note ?? null,
+        is_default: input.is_default ?? false,
+        position: input.position ?? (await nextPosition(trx, ctx.tenantId, customerId)),
+      });
+      for (const c of cleared)
+        await recordEvent(trx, ctx, 'channel', 'updated', c.id, toChannel(c), { is_default: true });
+      await recordEvent(trx, ctx, 'channel', 'created', id, toChannel(row));
+      return row;
+    }),
+  );
 }
 
 export async function getChannel(db: Db, ctx: TenantContext, id: string): Promise<ChannelRow> {

@@ -2,6 +2,7 @@
 // soft delete and restore, "in use" protection, and an event for every write in the same transaction.
 import { sql } from 'kysely';
 import { findCustomer, releaseDesignations } from '../customers/customers.repo.ts';
+import { addingToCustomer } from '../customers/customers.service.ts';
 import type { Db } from '../db/connection.ts';
 import { type Page, parseSort, toPage } from '../db/keyset.ts';
 import { inTx } from '../db/tx.ts';
@@ -153,13 +154,6 @@ function differs(row: ContactRow, set: ContactUpdate): boolean {
   return Object.entries(set).some(([k, v]) => JSON.stringify(current[k]) !== JSON.stringify(v));
 }
 
-async function requireLiveCustomer(db: Db, ctx: TenantContext, customerId: string): Promise<void> {
-  // FOR KEY SHARE (the lock the foreign key check takes anyway): the customer cannot be deleted until this
-  // transaction ends, and writers adding contacts to one customer do not block each other.
-  const customer = await findCustomer(db, ctx.tenantId, customerId, { forKeyShare: true });
-  if (!customer) throw ERRORS.notFound('customer', customerId);
-}
-
 async function recordDemotions(db: Db, ctx: TenantContext, demoted: ContactRow[]): Promise<void> {
   for (const row of demoted) {
     await recordEvent(db, ctx, 'contact', 'updated', row.id, toContact(row), { is_primary: true });
@@ -172,24 +166,25 @@ export async function createContact(db: Db, ctx: TenantContext, input: ContactCr
   const set = normalize(ctx, fields, errors);
   checkIdentity(fields, errors);
   if (errors.length) throw ERRORS.validation(errors);
-  return inTx(db, async (trx) => {
-    if (customerId) await requireLiveCustomer(trx, ctx, customerId);
-    const id = newId();
-    let demoted: ContactRow[] = [];
-    if (set.is_primary) {
-      await lockPrimaryScope(trx, ctx.tenantId, customerId);
-      demoted = await demotePrimary(trx, ctx.tenantId, customerId, id);
-    }
-    const row = await insertContact(trx, {
-      ...(set as object),
-      tenant_id: ctx.tenantId,
-      id,
-      customer_id: customerId,
-    } as never);
-    await recordDemotions(trx, ctx, demoted);
-    await recordEvent(trx, ctx, 'contact', 'created', row.id, toContact(row));
-    return row;
-  });
+  return inTx(db, (trx) =>
+    addingToCustomer(trx, ctx, customerId, async () => {
+      const id = newId();
+      let demoted: ContactRow[] = [];
+      if (set.is_primary) {
+        await lockPrimaryScope(trx, ctx.tenantId, customerId);
+        demoted = await demotePrimary(trx, ctx.tenantId, customerId, id);
+      }
+      const row = await insertContact(trx, {
+        ...(set as object),
+        tenant_id: ctx.tenantId,
+        id,
+        customer_id: customerId,
+      } as never);
+      await recordDemotions(trx, ctx, demoted);
+      await recordEvent(trx, ctx, 'contact', 'created', row.id, toContact(row));
+      return row;
+    }),
+  );
 }
 
 export async function getContact(
@@ -231,7 +226,10 @@ export async function updateContact(
     checkIfMatch(ifMatch, row.version);
     const moving = newCustomer !== undefined && newCustomer !== row.customer_id;
     if (moving) {
-      if (newCustomer) await requireLiveCustomer(trx, ctx, newCustomer);
+      // FOR KEY SHARE: see addingToCustomer.
+      if (newCustomer && !(await findCustomer(trx, ctx.tenantId, newCustomer, { forKeyShare: true }))) {
+        throw ERRORS.notFound('customer', newCustomer);
+      }
       if (await isContactInUse(trx, ctx.tenantId, id)) throw ERRORS.contactInUse(id);
       set.customer_id = newCustomer;
     }

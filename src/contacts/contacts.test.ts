@@ -150,10 +150,25 @@ describe('create', () => {
     });
   }
 
-  test('404 for an unknown customer', async () => {
-    const res = await contact('01900000-0000-7000-8000-000000000000', { name: 'x' });
-    assert.equal(res.statusCode, 404);
-    assert.equal(json(res).code, 'not_found');
+  test('404 for an unknown or soft-deleted customer, with or without is_primary, writing nothing', async () => {
+    const gone = await customer(t, 'Gone');
+    assert.equal(
+      (await env.app.inject({ method: 'DELETE', url: `/v1/customers/${gone.id}`, headers: t.auth }))
+        .statusCode,
+      200,
+    );
+    const contactsBefore = await count(env, 'contacts');
+    const eventsBefore = await count(env, 'events');
+    for (const id of ['01900000-0000-7000-8000-000000000000', gone.id]) {
+      for (const payload of [{ name: 'x' }, { name: 'x', is_primary: true }]) {
+        const res = await contact(id, payload);
+        assert.equal(res.statusCode, 404, res.body);
+        assert.equal(json(res).code, 'not_found');
+        assert.match(json<{ detail: string }>(res).detail, /customer/);
+      }
+    }
+    assert.equal(await count(env, 'contacts'), contactsBefore);
+    assert.equal(await count(env, 'events'), eventsBefore);
   });
 
   test('400 for malformed JSON, 415 for other content types', async () => {

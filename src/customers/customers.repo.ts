@@ -35,12 +35,22 @@ export async function findCustomer(
     forKeyShare?: boolean;
   } = {},
 ): Promise<CustomerRow | undefined> {
+  return customerQuery(db, tenantId, id, options).executeTakeFirst();
+}
+
+/** The query findCustomer runs, for a caller that sends it ahead (src/db/tx.ts). */
+export function customerQuery(
+  db: Db,
+  tenantId: string,
+  id: string,
+  options: Parameters<typeof findCustomer>[3] = {},
+) {
   let q = db.selectFrom('customers').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id);
   if (!options.includeDeleted) q = q.where('deleted_at', 'is', null);
   if (options.forUpdate) q = q.forUpdate();
   else if (options.forNoKeyUpdate) q = q.forNoKeyUpdate();
   else if (options.forKeyShare) q = q.forKeyShare();
-  return q.executeTakeFirst();
+  return q;
 }
 
 export async function findCustomerByNumber(

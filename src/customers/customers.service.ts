@@ -9,7 +9,7 @@ import {
 import { scrubEvents, toContact } from '../contacts/contacts.service.ts';
 import type { Db } from '../db/connection.ts';
 import { type Page, parseSort, toPage } from '../db/keyset.ts';
-import { inTx } from '../db/tx.ts';
+import { inTx, sendAhead } from '../db/tx.ts';
 import type { CustomerRow, CustomerUpdate } from '../db/types.ts';
 import { changedFields, recordEvent } from '../events/events.service.ts';
 import { hasScope, type TenantContext } from '../http/context.ts';
@@ -19,6 +19,7 @@ import { givenFields } from '../lib/fields.ts';
 import { newId } from '../lib/ids.ts';
 import {
   CUSTOMER_SORT_COLUMNS,
+  customerQuery,
   deleteCustomerRow,
   findCustomer,
   findCustomerByNumber,
@@ -29,6 +30,35 @@ import {
   updateCustomerRow,
 } from './customers.repo.ts';
 import type { Customer, CustomerCreate, CustomerListQuery, CustomerPatch } from './customers.schema.ts';
+
+/**
+ * Runs fn, the statements of a transaction that add a contact or channel to a customer, after checking that the
+ * customer is live and locking it FOR KEY SHARE until the transaction ends (the lock its foreign keys take anyway:
+ * deleting the customer, FOR UPDATE, waits; editing it does not). The check is sent ahead, so it costs no round
+ * trip of its own; should fn fail because the customer is missing (a foreign key violation), the answer is
+ * still the customer's 404.
+ */
+export async function addingToCustomer<T>(
+  trx: Db,
+  ctx: TenantContext,
+  customerId: string | null,
+  fn: () => Promise<T>,
+): Promise<T> {
+  if (customerId === null) return fn();
+  const found = await sendAhead(trx, customerQuery(trx, ctx.tenantId, customerId, { forKeyShare: true }));
+  const requireLive = async () => {
+    if ((await found.rows).length === 0) throw ERRORS.notFound('customer', customerId);
+  };
+  let result: T;
+  try {
+    result = await fn();
+  } catch (err) {
+    await requireLive();
+    throw err;
+  }
+  await requireLive();
+  return result;
+}
 
 export function toCustomer(row: CustomerRow): Customer {
   return {

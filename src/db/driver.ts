@@ -11,6 +11,10 @@
 // - any other statement outside a transaction goes as `begin; set_config(local); statement; commit`, written at
 //   once on a reserved connection, so that it cannot run unless the tenant was set;
 // - a transaction sends `set_config(local)` right behind its BEGIN, with its first statement.
+//
+// Inside a transaction, a statement can also be sent ahead (src/db/tx.ts, sendAhead): written at once, its answer
+// awaited with the next statement's (at the latest the COMMIT's, which fails if it failed). A write's event insert
+// thus travels with the COMMIT, and a lookup with the statement that depends on it.
 import {
   type CompiledQuery,
   type DatabaseConnection,
@@ -32,6 +36,13 @@ type Statement = ReturnType<ReservedSql['unsafe']>;
 export type TenantSource = () => string | undefined;
 
 const SET_TENANT_LOCAL = "select set_config('app.tenant_id', $1, true)";
+
+/**
+ * Marks a compiled query to be sent ahead: the driver writes it and returns an empty result at once, handing the
+ * real answer to this callback. Only honoured inside a transaction (src/db/tx.ts).
+ */
+export const SEND_AHEAD = Symbol('sendAhead');
+export type AheadQuery = CompiledQuery & { [SEND_AHEAD]?: (answer: Promise<RowList<Row[]>>) => void };
 
 /** A SELECT with no data-modifying CTE: it may go on a read lane. */
 function isRead(compiled: CompiledQuery): boolean {
@@ -96,7 +107,16 @@ class PostgresJsConnection implements DatabaseConnection {
     for (const p of this.#pending) p.catch(() => undefined);
   }
 
-  async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
+  async executeQuery<R>(compiled: AheadQuery): Promise<QueryResult<R>> {
+    const ahead = compiled[SEND_AHEAD];
+    if (ahead && this.#reserved) {
+      const answer = this.#send(compiled.sql, compiled.parameters);
+      // Awaited with the next statement (see #sendAfterPending); the caller may also await it.
+      answer.catch(() => undefined);
+      this.#pending.push(answer);
+      ahead(answer);
+      return { rows: [] };
+    }
     const scope = this.#reserved ? undefined : this.scope;
     const result = !scope
       ? await this.#sendAfterPending(compiled.sql, compiled.parameters)

@@ -2,17 +2,22 @@
 // An advisory lock serialises concurrent migrators (two servers starting at once); a checksum catches an
 // applied migration that was edited afterwards.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Sql } from 'postgres';
 
-export const MIGRATIONS_DIR = path.join(
-  path.dirname(fileURLToPath(import.meta.url)),
-  '..',
-  '..',
-  'migrations',
-);
+/** migrations/ of this package, found from this module up (it runs from src/db, or bundled from dist/). */
+export const MIGRATIONS_DIR = findUp(path.dirname(fileURLToPath(import.meta.url)), 'migrations');
+
+function findUp(from: string, name: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, name);
+    if (existsSync(path.join(candidate, '0001_init.sql'))) return candidate;
+    if (path.dirname(dir) === dir) throw new Error(`${name}/ not found above ${from}`);
+  }
+}
 const LOCK_ID = 7_213_004_101;
 
 export interface MigrationResult {

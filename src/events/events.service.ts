@@ -1,6 +1,7 @@
 // The event log: one row per write, in the write's own transaction (the base of history, change feed and the
 // webhook outbox).
 import type { Db } from '../db/connection.ts';
+import { sendAhead } from '../db/tx.ts';
 import type { TenantContext } from '../http/context.ts';
 
 export type ResourceType = 'customer' | 'contact' | 'channel';
@@ -15,9 +16,10 @@ export async function recordEvent(
   object: object,
   previous?: Record<string, unknown>,
 ): Promise<void> {
-  await trx
-    .insertInto('events')
-    .values({
+  // Sent ahead: it travels with the transaction's next statement, usually the COMMIT, which fails if it did.
+  await sendAhead(
+    trx,
+    trx.insertInto('events').values({
       tenant_id: ctx.tenantId,
       type: `${resourceType}.${action}`,
       resource_type: resourceType,
@@ -25,8 +27,8 @@ export async function recordEvent(
       data: previous ? { object, previous_attributes: previous } : { object },
       api_key_id: ctx.apiKeyId ?? null,
       request_id: ctx.requestId ?? null,
-    })
-    .execute();
+    }),
+  );
 }
 
 /** The fields whose values differ between two API representations, with their old values. */

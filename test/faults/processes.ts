@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { SERVER_BUNDLE } from '../../scripts/build.ts';
 
 const root = path.resolve(import.meta.dirname, '..', '..');
 
@@ -25,7 +26,7 @@ export async function scratchDir(prefix: string): Promise<string> {
 }
 
 export async function startServer(env: Record<string, string>, timeoutMs = 90_000): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve'], {
+  const child = spawn(process.execPath, [SERVER_BUNDLE, 'serve'], {
     cwd: root,
     env: {
       ...process.env,
