@@ -1,9 +1,10 @@
 // Statements sent ahead inside a transaction (src/db/tx.ts, sendAhead): they save round trips, and must never let
-// a transaction commit past one of them that failed.
+// a transaction commit past one of them that failed. And queries compiled once (src/db/prepared.ts).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
 import type { Db } from '../src/db/connection.ts';
+import { prepared } from '../src/db/prepared.ts';
 import { runAsTenant } from '../src/db/tenant-scope.ts';
 import { inTx, sendAhead } from '../src/db/tx.ts';
 import { newId } from '../src/lib/ids.ts';
@@ -93,5 +94,38 @@ describe('sendAhead', () => {
     const sent = await asTenant(() => sendAhead(env.appDb, contactInsert(env.appDb, id, 'Alone')));
     assert.deepEqual([...(await sent.rows)], [{ id, name: 'Alone' }]);
     assert.equal(await exists(id), true);
+  });
+});
+
+describe('prepared', () => {
+  test('compiled once, each call runs with its own arguments', async () => {
+    const byName = prepared((db, tenantId: string, name: string) =>
+      db.selectFrom('contacts').select('name').where('tenant_id', '=', tenantId).where('name', '=', name),
+    );
+    const ids = [newId(), newId()];
+    await asTenant(() =>
+      inTx(env.appDb, async (trx) => {
+        await contactInsert(trx, ids[0] as string, 'First').execute();
+        await contactInsert(trx, ids[1] as string, 'Second').execute();
+      }),
+    );
+    for (const name of ['First', 'Second', 'Nobody']) {
+      const rows = await byName.execute(env.db, t.tenant.id, name);
+      assert.deepEqual(
+        rows.map((r) => r.name),
+        name === 'Nobody' ? [] : [name],
+      );
+    }
+  });
+
+  test('refuses a query whose arguments do not map one to one onto its parameters', () => {
+    const transformed = prepared((db, name: string) =>
+      db.selectFrom('contacts').select('id').where('name', '=', String(name).toLowerCase()),
+    );
+    assert.throws(() => transformed.compile(env.db, 'Ann'), /exactly once/);
+    const twice = prepared((db, name: string) =>
+      db.selectFrom('contacts').select('id').where('name', '=', name).where('email', '=', name),
+    );
+    assert.throws(() => twice.compile(env.db, 'Ann'), /exactly once/);
   });
 });

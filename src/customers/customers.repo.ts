@@ -9,6 +9,7 @@ import {
   seekPredicate,
 } from '../db/keyset.ts';
 import { containsPattern } from '../db/like.ts';
+import { preparedByOptions } from '../db/prepared.ts';
 import type { CustomerRow, CustomerUpdate, NewCustomerRow } from '../db/types.ts';
 
 export const CUSTOMER_SORT_COLUMNS: Record<string, SortColumn> = {
@@ -21,36 +22,40 @@ export async function insertCustomer(db: Db, row: NewCustomerRow): Promise<Custo
   return db.insertInto('customers').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
+type FindCustomerOptions = {
+  includeDeleted?: boolean;
+  forUpdate?: boolean;
+  forNoKeyUpdate?: boolean;
+  forKeyShare?: boolean;
+};
+
+// Lock strengths: FOR UPDATE (delete, restore, purge) conflicts with the FOR KEY SHARE a new contact or channel
+// takes on its customer, so a customer cannot be deleted under a contact being added; FOR NO KEY UPDATE (plain
+// updates) does not, so editing a customer never blocks adding to it. Compiled once per options
+// (src/db/prepared.ts): every write to a customer's contacts or channels starts here.
+const customerById = preparedByOptions(
+  (options: FindCustomerOptions) => (db, tenantId: string, id: string) => {
+    let q = db.selectFrom('customers').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id);
+    if (!options.includeDeleted) q = q.where('deleted_at', 'is', null);
+    if (options.forUpdate) q = q.forUpdate();
+    else if (options.forNoKeyUpdate) q = q.forNoKeyUpdate();
+    else if (options.forKeyShare) q = q.forKeyShare();
+    return q;
+  },
+);
+
 export async function findCustomer(
   db: Db,
   tenantId: string,
   id: string,
-  // Lock strengths: FOR UPDATE (delete, restore, purge) conflicts with the FOR KEY SHARE a new contact or
-  // channel takes on its customer, so a customer cannot be deleted under a contact being added; FOR NO KEY
-  // UPDATE (plain updates) does not, so editing a customer never blocks adding to it.
-  options: {
-    includeDeleted?: boolean;
-    forUpdate?: boolean;
-    forNoKeyUpdate?: boolean;
-    forKeyShare?: boolean;
-  } = {},
+  options: FindCustomerOptions = {},
 ): Promise<CustomerRow | undefined> {
-  return customerQuery(db, tenantId, id, options).executeTakeFirst();
+  return (await customerById(options).execute(db, tenantId, id))[0];
 }
 
-/** The query findCustomer runs, for a caller that sends it ahead (src/db/tx.ts). */
-export function customerQuery(
-  db: Db,
-  tenantId: string,
-  id: string,
-  options: Parameters<typeof findCustomer>[3] = {},
-) {
-  let q = db.selectFrom('customers').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id);
-  if (!options.includeDeleted) q = q.where('deleted_at', 'is', null);
-  if (options.forUpdate) q = q.forUpdate();
-  else if (options.forNoKeyUpdate) q = q.forNoKeyUpdate();
-  else if (options.forKeyShare) q = q.forKeyShare();
-  return q;
+/** The query findCustomer runs, compiled, for a caller that sends it ahead (src/db/tx.ts). */
+export function customerQuery(db: Db, tenantId: string, id: string, options: FindCustomerOptions = {}) {
+  return customerById(options).compile(db, tenantId, id);
 }
 
 export async function findCustomerByNumber(

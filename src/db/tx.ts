@@ -1,4 +1,4 @@
-import type { Compilable, CompiledQuery } from 'kysely';
+import { type Compilable, type CompiledQuery, isCompilable } from 'kysely';
 import type { Db } from './connection.ts';
 import { type AheadQuery, SEND_AHEAD } from './driver.ts';
 
@@ -14,8 +14,11 @@ export async function inTx<T>(db: Db, fn: (trx: Db) => Promise<T>): Promise<T> {
  * COMMIT) fails with its error, so a transaction never commits past a failed statement sent ahead. Outside a
  * transaction the statement simply runs.
  */
-export async function sendAhead<R>(db: Db, query: Compilable<R>): Promise<{ rows: Promise<R[]> }> {
-  const compiled = query.compile() as CompiledQuery<R>;
+export async function sendAhead<R>(
+  db: Db,
+  query: Compilable<R> | CompiledQuery<R>,
+): Promise<{ rows: Promise<R[]> }> {
+  const compiled = isCompilable(query) ? (query.compile() as CompiledQuery<R>) : query;
   if (!db.isTransaction) {
     const rows = (await db.executeQuery(compiled)).rows;
     return { rows: Promise.resolve(rows) };
