@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Sql } from 'postgres';
 import type { Db } from '../db/connection.ts';
 import { runAsTenant } from '../db/tenant-scope.ts';
-import { findActiveKey, hashToken, KEY_REVOKED_CHANNEL, touchApiKey } from '../keys/keys.service.ts';
+import { findActiveKey, KEY_REVOKED_CHANNEL, tokenCacheKey, touchApiKey } from '../keys/keys.service.ts';
 import { isScope, type Scope, type TenantContext } from './context.ts';
 import { type AppError, ERRORS } from './errors.ts';
 
@@ -30,7 +30,7 @@ export class KeyCache {
   /** The cached context for a token, without touching the database; undefined on a miss. */
   peek(token: string): Omit<TenantContext, 'requestId'> | undefined {
     const now = Date.now();
-    const entry = this.#entries.get(hashToken(token).toString('base64'));
+    const entry = this.#entries.get(tokenCacheKey(token));
     if (!entry || entry.expires <= now) return undefined;
     this.#touch(entry.ctx.tenantId, entry.keyId, now);
     return entry.ctx;
@@ -55,7 +55,7 @@ export class KeyCache {
         apiKeyId: found.key.id,
       },
     };
-    const cacheKey = hashToken(token).toString('base64');
+    const cacheKey = tokenCacheKey(token);
     // An expired entry under the same key is replaced here; the oldest entry makes room when the cache is full.
     this.#entries.delete(cacheKey);
     if (this.#entries.size >= MAX_ENTRIES) this.#entries.delete(this.#entries.keys().next().value as string);

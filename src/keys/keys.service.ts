@@ -1,6 +1,6 @@
 // API keys: the secret is shown once; only its SHA-256 is stored (the token carries 256 random bits, so a fast
 // hash is as strong as a slow one here and keeps authentication cheap).
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../db/connection.ts';
 import type { ApiKeyRow, TenantRow } from '../db/types.ts';
@@ -36,7 +36,12 @@ export function toApiKey(row: ApiKeyRow): ApiKey {
 }
 
 export function hashToken(token: string): Buffer {
-  return createHash('sha256').update(token).digest();
+  return hash('sha256', token, 'buffer') as unknown as Buffer;
+}
+
+/** hashToken as base64: the API-key cache's key, computed on every request (one-shot hash: no Hash object). */
+export function tokenCacheKey(token: string): string {
+  return hash('sha256', token, 'base64');
 }
 
 export function parseScopes(input: readonly string[] | undefined): Scope[] {
