@@ -9,8 +9,13 @@ const port = Number(process.env.PORT ?? 0);
 const max = Number(process.env.DB_POOL_SIZE ?? 10);
 // Reads as the tables' owner: no row-level security to evaluate, so a stricter floor than the API's own reads.
 const sql = createSql(url, { max, statementTimeoutMs: 5000 });
-// Writes as the API's request pool does: contacts_app, under row-level security, with the tenant set.
-const appSql = createSql(url, { max, statementTimeoutMs: 5000, role: APP_ROLE });
+// Writes as the API's request pool does: logged in as contacts_app, under row-level security, with the tenant set.
+const appUrl = process.env.DATABASE_APP_URL;
+const appSql = createSql(appUrl ?? url, {
+  max,
+  statementTimeoutMs: 5000,
+  role: appUrl ? undefined : APP_ROLE,
+});
 const app = Fastify({ logger: false });
 
 app.get<{ Params: { tenant: string; id: string } }>('/floor/:tenant/contacts/:id', async (request, reply) => {

@@ -13,6 +13,7 @@ import autocannon from 'autocannon';
 import postgres from 'postgres';
 import { buildServer } from '../scripts/build.ts';
 import { CONTACT_SORT_COLUMNS } from '../src/contacts/contacts.repo.ts';
+import { enableAppLogin } from '../src/db/connection.ts';
 import { ensureEmbeddedPostgres } from '../src/db/embedded.ts';
 import { encodeCursor, parseSort } from '../src/db/keyset.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -219,6 +220,8 @@ async function main() {
   const url = cluster.url('contacts');
   const sql = postgres(url, { max: 4, onnotice: () => undefined });
   await migrate(sql);
+  // As the embedded PostgreSQL runs in production: the request pools log in as contacts_app.
+  await enableAppLogin(sql, cluster.appPassword);
   const children: ChildProcess[] = [];
   try {
     const [pgVersion] = await sql<{ v: string }[]>`select current_setting('server_version') as v`;
@@ -249,7 +252,7 @@ async function main() {
       >`select id from contacts where tenant_id = ${tenantId} order by random() limit 10000`
     ).map((r) => r.id);
 
-    const env = { DATABASE_URL: url };
+    const env = { DATABASE_URL: url, DATABASE_APP_URL: cluster.appUrl('contacts') };
     const api = await startProcess('api', env);
     const floor = await startProcess('bench/floor.ts', env);
     children.push(api.child, floor.child);

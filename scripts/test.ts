@@ -10,6 +10,8 @@ import { migrate } from '../src/db/migrate.ts';
 import { buildServer } from './build.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
+// A test cluster's only: it listens on loopback, and runs share it.
+const TEST_APP_PASSWORD = 'contacts-app-test';
 
 function testFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -43,6 +45,8 @@ async function main(): Promise<number> {
     const tpl = postgres(withDatabase(adminUrl, template), { max: 1, onnotice: () => undefined });
     await migrate(tpl);
     await tpl.end();
+    // The request pool logs in as contacts_app, as with the embedded PostgreSQL in production (src/db/connection.ts).
+    await admin.unsafe(`alter role contacts_app with login password '${TEST_APP_PASSWORD}'`);
   } finally {
     await admin.end();
   }
@@ -57,7 +61,13 @@ async function main(): Promise<number> {
       ['--import', 'tsx', '--test', '--test-concurrency=3', '--test-timeout=300000', ...files],
       {
         stdio: 'inherit',
-        env: { ...process.env, TEST_ADMIN_URL: adminUrl, TEST_TEMPLATE_DB: template, TEST_ROOT: root },
+        env: {
+          ...process.env,
+          TEST_ADMIN_URL: adminUrl,
+          TEST_TEMPLATE_DB: template,
+          TEST_APP_PASSWORD,
+          TEST_ROOT: root,
+        },
       },
     );
     child.on('close', (c) => resolve(c ?? 1));

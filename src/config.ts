@@ -7,6 +7,8 @@ export interface Config {
   readonly dataDir: string;
   /** When set, the service uses this PostgreSQL and starts none of its own. */
   readonly databaseUrl: string | undefined;
+  /** The request pool's own login (role contacts_app), for a DATABASE_URL PostgreSQL; see src/db/connection.ts. */
+  readonly databaseAppUrl: string | undefined;
   /** Port for the embedded PostgreSQL; 0 picks a free one at first initialisation. */
   readonly embeddedPgPort: number;
   readonly poolSize: number;
@@ -59,11 +61,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
   }
+  const databaseAppUrl = str(env, 'DATABASE_APP_URL');
+  if (databaseAppUrl && !/^postgres(ql)?:\/\//.test(databaseAppUrl)) {
+    throw new ConfigError('DATABASE_APP_URL must be a postgres:// or postgresql:// URL');
+  }
   return Object.freeze({
     host: str(env, 'HOST') ?? '127.0.0.1',
     port: int(env, 'PORT', 8080, 0, 65535),
     dataDir: path.resolve(str(env, 'DATA_DIR') ?? './data'),
     databaseUrl,
+    databaseAppUrl,
     embeddedPgPort: int(env, 'EMBEDDED_PG_PORT', 0, 0, 65535),
     poolSize: int(env, 'DB_POOL_SIZE', 10, 1, 500),
     statementTimeoutMs: int(env, 'DB_STATEMENT_TIMEOUT_MS', 5000, 100, 600000),

@@ -1,18 +1,16 @@
-// config → database → migrate → bootstrap → buildApp → listen, with graceful shutdown on SIGTERM/SIGINT:
+// config → database (migrated) → bootstrap → buildApp → listen, with graceful shutdown on SIGTERM/SIGINT:
 // stop accepting, drain in-flight requests, close the pool, and stop the embedded PostgreSQL if ours alone.
 import fs from 'node:fs/promises';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { openDatabase } from './db/connection.ts';
-import { migrate } from './db/migrate.ts';
 import { createApiKey } from './keys/keys.service.ts';
 import { bootstrapDefaultTenant } from './tenants/tenants.service.ts';
 
 export async function serve(config: Config): Promise<void> {
   const say = (message: string) => process.stderr.write(`${message}\n`);
   const database = await openDatabase(config, { log: say });
-  const { applied } = await migrate(database.sql);
-  if (applied.length) say(`applied migrations: ${applied.join(', ')}`);
+  if (database.applied.length) say(`applied migrations: ${database.applied.join(', ')}`);
 
   const boot = await bootstrapDefaultTenant(database.db, async (trx, tenantId) => {
     const { token } = await createApiKey(trx, tenantId, { name: 'bootstrap admin key' });

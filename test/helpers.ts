@@ -36,6 +36,17 @@ export function databaseUrl(name: string): string {
   return u.toString();
 }
 
+/**
+ * url, logged in as contacts_app: the request pool's own login, as the embedded PostgreSQL gives it in production
+ * (scripts/test.ts lets the role log in for the run).
+ */
+export function appDatabaseUrl(url: string): string {
+  const u = new URL(url);
+  u.username = 'contacts_app';
+  u.password = requireEnv('TEST_APP_PASSWORD');
+  return u.toString();
+}
+
 /** Creates an empty, migrated database of its own and returns its URL. */
 export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `ct_${process.ppid}_${randomBytes(6).toString('hex')}`;
@@ -73,6 +84,7 @@ export async function setupTestEnv(
   // (test/limits.test.ts covers the limit itself).
   const config = loadConfig({
     DATABASE_URL: database.url,
+    DATABASE_APP_URL: appDatabaseUrl(database.url),
     LOG_LEVEL: 'silent',
     RATE_LIMIT_PER_MINUTE: '0',
     ...env,
@@ -80,6 +92,7 @@ export async function setupTestEnv(
   const { db, sql, appDb } = createPools(database.url, {
     poolSize: config.poolSize,
     statementTimeoutMs: config.statementTimeoutMs,
+    appUrl: config.databaseAppUrl,
   });
   const app = await buildApp({ config, database: { db, sql, appDb }, logger: false });
   options.routes?.(app, appDb);
@@ -148,10 +161,16 @@ export async function buildAppOn(
   env: TestEnv,
   overrides: Record<string, string> = {},
 ): Promise<{ app: App; close(): Promise<void> }> {
-  const config = loadConfig({ DATABASE_URL: env.url, LOG_LEVEL: 'silent', ...overrides });
+  const config = loadConfig({
+    DATABASE_URL: env.url,
+    DATABASE_APP_URL: appDatabaseUrl(env.url),
+    LOG_LEVEL: 'silent',
+    ...overrides,
+  });
   const { db, sql, appDb } = createPools(env.url, {
     poolSize: config.poolSize,
     statementTimeoutMs: config.statementTimeoutMs,
+    appUrl: config.databaseAppUrl,
   });
   const app = await buildApp({ config, database: { db, sql, appDb }, logger: false });
   await app.ready();

@@ -8,7 +8,14 @@ import type { Sql } from 'postgres';
 import { APP_ROLE, createSql, type Db } from '../src/db/connection.ts';
 import { runAsTenant } from '../src/db/tenant-scope.ts';
 import { newId } from '../src/lib/ids.ts';
-import { createTestTenant, json, setupTestEnv, type TestEnv, type TestTenant } from './helpers.ts';
+import {
+  appDatabaseUrl,
+  createTestTenant,
+  json,
+  setupTestEnv,
+  type TestEnv,
+  type TestTenant,
+} from './helpers.ts';
 
 const TENANT_TABLES = [
   'customers',
@@ -22,11 +29,14 @@ const TENANT_TABLES = [
 let env: TestEnv;
 let a: TestTenant;
 let b: TestTenant;
-/** A direct connection of the request pool's kind: the owner's login, switched to contacts_app at connect. */
+/** A direct connection of the request pool's kind: logged in as contacts_app. */
 let app: Sql;
+/** The request pool's fallback without a login of its own: the owner's login, switched to contacts_app at connect. */
+let switched: Sql;
 
 interface Probe {
   role: string;
+  login: string;
   tenant: string | null;
   tenants: string[];
   body?: unknown;
@@ -36,8 +46,11 @@ interface Probe {
 async function probe(appDb: Db): Promise<Omit<Probe, 'body'>> {
   const who = await sql<{
     role: string;
+    login: string;
     tenant: string | null;
-  }>`select current_user as role, current_setting('app.tenant_id', true) as tenant`.execute(appDb);
+  }>`select current_user as role, session_user as login, current_setting('app.tenant_id', true) as tenant`.execute(
+    appDb,
+  );
   const rows = await appDb.selectFrom('contacts').select('tenant_id').execute();
   const row = who.rows[0];
   assert.ok(row);
@@ -111,19 +124,21 @@ before(async () => {
   b = await createTestTenant(env);
   await seed(a);
   await seed(b);
-  app = createSql(env.url, { max: 1, statementTimeoutMs: 5000, role: APP_ROLE });
+  app = createSql(appDatabaseUrl(env.url), { max: 1, statementTimeoutMs: 5000 });
+  switched = createSql(env.url, { max: 1, statementTimeoutMs: 5000, role: APP_ROLE });
 });
 
 after(async () => {
   await app?.end();
+  await switched?.end();
   await env.close();
 });
 
 describe('the role', () => {
   test('contacts_app cannot bypass the policies: no superuser, no BYPASSRLS, owns no table, inherits no owner', async () => {
-    const [role] = await env.sql<{ rolsuper: boolean; rolbypassrls: boolean; rolcanlogin: boolean }[]>`
-      select rolsuper, rolbypassrls, rolcanlogin from pg_roles where rolname = ${APP_ROLE}`;
-    assert.deepEqual({ ...role }, { rolsuper: false, rolbypassrls: false, rolcanlogin: false });
+    const [role] = await env.sql<{ rolsuper: boolean; rolbypassrls: boolean }[]>`
+      select rolsuper, rolbypassrls from pg_roles where rolname = ${APP_ROLE}`;
+    assert.deepEqual({ ...role }, { rolsuper: false, rolbypassrls: false });
     const owned = await env.sql`select relname from pg_class where relowner = ${APP_ROLE}::regrole`;
     assert.deepEqual([...owned], []);
     const [inherits] = await env.sql<{ owner: boolean }[]>`
@@ -150,11 +165,35 @@ describe('the role', () => {
     }
   });
 
-  test('the request pool runs as contacts_app, the owner pool as the login', async () => {
-    const [viaApp] = await app`select current_user as role`;
-    assert.equal(viaApp?.role, APP_ROLE);
+  test('the request pool logs in as contacts_app, the owner pool as the owner', async () => {
+    const [viaApp] = await app`select current_user as role, session_user as login`;
+    assert.deepEqual({ ...viaApp }, { role: APP_ROLE, login: APP_ROLE });
     const [viaOwner] = await env.sql`select current_user as role`;
     assert.notEqual(viaOwner?.role, APP_ROLE);
+  });
+
+  test('a statement on the request pool cannot leave contacts_app, even an injected SET ROLE', async () => {
+    const [owner] = await env.sql<{ name: string }[]>`select current_user as name`;
+    const reserved = await app.reserve();
+    try {
+      await assert.rejects(
+        reserved.unsafe(`set role "${owner?.name}"`),
+        (err: { code?: string }) => err.code === '42501',
+      );
+      await reserved.unsafe('reset role');
+      await reserved.unsafe('set session authorization default');
+      const [who] = await reserved`select current_user as role`;
+      assert.equal(who?.role, APP_ROLE);
+      assert.equal((await reserved`select tenant_id from contacts`).length, 0);
+    } finally {
+      reserved.release();
+    }
+  });
+
+  test('without a login of its own, the owner login switches to contacts_app (a forgotten filter still sees nothing)', async () => {
+    const [who] = await switched`select current_user as role`;
+    assert.equal(who?.role, APP_ROLE);
+    assert.equal((await switched`select tenant_id from contacts`).length, 0);
   });
 });
 
@@ -352,6 +391,7 @@ describe('the request path', () => {
         assert.equal(res.statusCode, 200, res.body);
         const body = json<Probe>(res);
         assert.equal(body.role, APP_ROLE);
+        assert.equal(body.login, APP_ROLE);
         assert.equal(body.tenant, t.tenant.id);
         assert.deepEqual(body.tenants, [t.tenant.id]);
         if (method === 'POST') assert.deepEqual(body.body, { hello: 'world' });

@@ -4,7 +4,6 @@ import { parseArgs } from 'node:util';
 import { type Config, ConfigError, loadConfig } from '../config.ts';
 import { type Database, openDatabase } from '../db/connection.ts';
 import { mapDatabaseError } from '../db/errors.ts';
-import { migrate } from '../db/migrate.ts';
 import { AppError, ERRORS } from '../http/errors.ts';
 import { createApiKey, listApiKeys, revokeApiKey } from '../keys/keys.service.ts';
 import { isUuid } from '../lib/ids.ts';
@@ -31,7 +30,6 @@ function print(value: unknown): void {
 async function withDatabase<T>(config: Config, fn: (database: Database) => Promise<T>): Promise<T> {
   const database = await openDatabase(config, { poolSize: 2, log: (m) => process.stderr.write(`${m}\n`) });
   try {
-    await migrate(database.sql);
     return await fn(database);
   } finally {
     await database.close();
@@ -73,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'migrate':
       await withDatabase(config, async (database) => {
-        // withDatabase has migrated already; report the state.
+        // openDatabase has migrated already; report the state.
         const rows = await database.sql<
           { version: string }[]
         >`select version from schema_migrations order by version`;

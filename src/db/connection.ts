@@ -1,14 +1,20 @@
 // Opens the database: DATABASE_URL when set, otherwise the embedded PostgreSQL in DATA_DIR.
 //
-// Two pools over the same login. The request pool (appDb) runs as contacts_app, under row-level security, with
-// each query bound to the tenant of the request it serves (src/db/tenant-scope.ts). The owner pool (db) acts as
-// the login itself, the tables' owner, which the policies do not restrict: migrations, bootstrap, the CLI and the
-// API-key lookup (it runs before the tenant is known) use it.
+// Two pools. The request pool (appDb) runs as contacts_app, under row-level security, with each query bound to
+// the tenant of the request it serves (src/db/tenant-scope.ts). The owner pool (db) acts as the tables' owner,
+// which the policies do not restrict: migrations, bootstrap, the CLI and the API-key lookup (it runs before the
+// tenant is known) use it.
+//
+// The request pool logs in as contacts_app itself (the embedded PostgreSQL's default; DATABASE_APP_URL for
+// another), so not even an injected statement could leave the role: it is no member of the owner. Without its own
+// login (DATABASE_URL alone) it logs in as the owner and switches to contacts_app at connect time, which guards
+// against a forgotten tenant filter but not against SQL injection (the session could RESET ROLE).
 import { Kysely, type Transaction } from 'kysely';
 import postgres, { type Sql } from 'postgres';
 import type { Config } from '../config.ts';
 import { PostgresJsDialect } from './driver.ts';
 import { type EmbeddedCluster, ensureEmbeddedPostgres } from './embedded.ts';
+import { migrate } from './migrate.ts';
 import { ReadLanes } from './read-lanes.ts';
 import { currentTenant } from './tenant-scope.ts';
 import type { DB } from './types.ts';
@@ -80,14 +86,21 @@ export function createSql(
  */
 export function createPools(
   url: string,
-  options: { poolSize: number; statementTimeoutMs: number; deadlineMs?: number },
+  options: {
+    poolSize: number;
+    statementTimeoutMs: number;
+    deadlineMs?: number;
+    /** The request pool's own login as contacts_app; without it, the owner's login switches role. */
+    appUrl?: string | undefined;
+  },
 ): Pools {
-  const { poolSize, statementTimeoutMs } = options;
+  const { poolSize, statementTimeoutMs, appUrl } = options;
   const sql = createSql(url, { max: Math.max(2, Math.ceil(poolSize / 4)), statementTimeoutMs });
-  const appSql = createSql(url, { max: poolSize, statementTimeoutMs, role: APP_ROLE });
+  const app = { url: appUrl ?? url, role: appUrl ? undefined : APP_ROLE };
+  const appSql = createSql(app.url, { max: poolSize, statementTimeoutMs, role: app.role });
   // Few lanes, deeply pipelined, read faster than many shallow ones (fewer backends contending for the CPUs).
   const lanes = new ReadLanes(Math.max(2, Math.ceil(poolSize / 4)), (onclose) =>
-    createSql(url, { max: 1, statementTimeoutMs, role: APP_ROLE, onclose }),
+    createSql(app.url, { max: 1, statementTimeoutMs, role: app.role, onclose }),
   );
   const deadlineMs = options.deadlineMs ?? 0;
   return {
@@ -116,10 +129,29 @@ async function ensureDatabase(cluster: EmbeddedCluster, name: string): Promise<v
   }
 }
 
+/**
+ * Lets contacts_app log in with this password (the embedded PostgreSQL's request pool). Idempotent; run by the
+ * owner after the migrations have created the role.
+ */
+export async function enableAppLogin(sql: Sql, password: string): Promise<void> {
+  const [role] = await sql<{ login: boolean }[]>`
+    select rolcanlogin as login from pg_roles where rolname = ${APP_ROLE}`;
+  if (role?.login) return;
+  // ALTER ROLE takes no parameters; the password is base64url (src/db/embedded.ts), quoted all the same.
+  const literal = `'${password.replaceAll("'", "''")}'`;
+  await sql
+    .unsafe(`alter role ${APP_ROLE} with login password ${literal}`)
+    .catch((err: { code?: string }) => {
+      // Another process starting on the same DATA_DIR did it at the same moment ("tuple concurrently updated").
+      if (err.code !== 'XX000') throw err;
+    });
+}
+
+/** Opens the pools, applying pending migrations first; `applied` lists those this call applied. */
 export async function openDatabase(
   config: Config,
   options: { log?: (message: string) => void; poolSize?: number } = {},
-): Promise<Database> {
+): Promise<Database & { applied: string[] }> {
   let embedded: EmbeddedCluster | undefined;
   let url = config.databaseUrl;
   if (!url) {
@@ -135,11 +167,16 @@ export async function openDatabase(
     statementTimeoutMs: config.statementTimeoutMs,
     // A query may legitimately run for statement_timeout; past that plus connect_timeout something is wrong.
     deadlineMs: config.statementTimeoutMs + 6000,
+    appUrl: config.databaseAppUrl ?? embedded?.appUrl('contacts'),
   });
   const { db, sql, appDb } = pools;
+  // Before any request: the pools connect on first use.
+  const { applied } = await migrate(sql);
+  if (embedded) await enableAppLogin(sql, embedded.appPassword);
   const cluster = embedded;
   return {
     ...pools,
+    applied,
     url,
     embedded,
     close: async () => {

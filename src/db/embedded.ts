@@ -5,7 +5,7 @@
 // postmaster is started detached, so it outlives a `kill -9` of the server; the next start finds it through
 // postmaster.pid and adopts it. PostgreSQL's own lock file is the arbiter when two processes race to start it.
 import { execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -20,9 +20,13 @@ export interface EmbeddedCluster {
   readonly dataDir: string;
   readonly port: number;
   readonly password: string;
+  /** The password of the request pool's login role (contacts_app), derived from the owner's: nothing more to store. */
+  readonly appPassword: string;
   /** True when this process started the postmaster (false when it adopted a running one). */
   readonly startedByUs: boolean;
   url(database: string): string;
+  /** The same database, logged in as the request pool's role, contacts_app (see enableAppLogin). */
+  appUrl(database: string): string;
   stop(): Promise<void>;
 }
 
@@ -291,12 +295,16 @@ export async function ensureEmbeddedPostgres(
     if (startedByUs) log(`started embedded PostgreSQL (pid ${running.pid}, port ${running.port})`);
   }
   const port = running.port || (await configuredPort(pgdata));
+  const appPassword = createHmac('sha256', password).update('contacts_app').digest('base64url');
   return {
     dataDir,
     port,
     password,
     startedByUs,
+    appPassword,
     url: (database) => `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`,
+    appUrl: (database) =>
+      `postgres://contacts_app:${encodeURIComponent(appPassword)}@127.0.0.1:${port}/${database}`,
     stop: async () => {
       if (!existsSync(path.join(pgdata, 'postmaster.pid'))) return;
       await pgCtl(bin, ['stop', '-D', pgdata, '-m', 'fast', '-w', '-t', '60', '-s'], owner);
