@@ -200,6 +200,7 @@ export async function buildApp(options: BuildOptions): Promise<App> {
       : await listenForRevocations(database.sql, keyCache).catch(() => undefined);
   app.addHook('onClose', async () => {
     await unlisten?.().catch(() => undefined);
+    await keyCache.flushTouches();
   });
 
   const deps = { db: database.appDb, config };

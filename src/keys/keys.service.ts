@@ -145,11 +145,11 @@ export async function findActiveKey(db: Db, token: string): Promise<KeyLookup | 
   };
 }
 
-export async function touchApiKey(db: Db, tenantId: string, keyId: string): Promise<void> {
-  await db
-    .updateTable('api_keys')
-    .set({ last_used_at: sql<Date>`now()` })
-    .where('tenant_id', '=', tenantId)
-    .where('id', '=', keyId)
-    .execute();
+/** Sets last_used_at to now for these keys, in one statement. */
+export async function touchApiKeys(db: Db, keys: { tenantId: string; keyId: string }[]): Promise<void> {
+  if (keys.length === 0) return;
+  await sql`
+    update api_keys k set last_used_at = now()
+    from unnest(${keys.map((k) => k.tenantId)}::uuid[], ${keys.map((k) => k.keyId)}::uuid[]) as t(tenant_id, id)
+    where k.tenant_id = t.tenant_id and k.id = t.id`.execute(db);
 }

@@ -229,6 +229,20 @@ describe('storage', () => {
     assert.ok(listed?.last_used_at, 'last_used_at was set');
     assert.ok(Date.parse(listed.last_used_at) >= Date.parse(api_key.created_at));
   });
+
+  test('keys used together are all touched (one batched update), and only they', async () => {
+    const used = [await createKey(), await createKey(), await createKey()];
+    const unused = await createKey();
+    for (const k of used) assert.equal((await probe(env.app, k.token)).statusCode, 200);
+    let listed: ApiKey[] = [];
+    for (let i = 0; i < 50; i++) {
+      listed = (await listKeys()).data;
+      if (used.every((k) => listed.find((l) => l.id === k.api_key.id)?.last_used_at)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const k of used) assert.ok(listed.find((l) => l.id === k.api_key.id)?.last_used_at, k.api_key.id);
+    assert.equal(listed.find((l) => l.id === unused.api_key.id)?.last_used_at, null);
+  });
 });
 
 describe('revoke', () => {
