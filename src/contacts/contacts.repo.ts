@@ -9,6 +9,7 @@ import {
   seekPredicate,
 } from '../db/keyset.ts';
 import { containsPattern } from '../db/like.ts';
+import { preparedByOptions } from '../db/prepared.ts';
 import type { ContactRow, ContactUpdate, NewContactRow } from '../db/types.ts';
 
 export const CONTACT_SORT_COLUMNS: Record<string, SortColumn> = {
@@ -22,16 +23,23 @@ export async function insertContact(db: Db, row: NewContactRow): Promise<Contact
   return db.insertInto('contacts').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
+type FindContactOptions = { includeDeleted?: boolean; forUpdate?: boolean };
+
+// Every GET, PATCH and DELETE of a contact starts here: compiled once per options (src/db/prepared.ts).
+const contactById = preparedByOptions((options: FindContactOptions) => (db, tenantId: string, id: string) => {
+  let q = db.selectFrom('contacts').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id);
+  if (!options.includeDeleted) q = q.where('deleted_at', 'is', null);
+  if (options.forUpdate) q = q.forUpdate();
+  return q;
+});
+
 export async function findContact(
   db: Db,
   tenantId: string,
   id: string,
-  options: { includeDeleted?: boolean; forUpdate?: boolean } = {},
+  options: FindContactOptions = {},
 ): Promise<ContactRow | undefined> {
-  let q = db.selectFrom('contacts').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id);
-  if (!options.includeDeleted) q = q.where('deleted_at', 'is', null);
-  if (options.forUpdate) q = q.forUpdate();
-  return q.executeTakeFirst();
+  return (await contactById(options).execute(db, tenantId, id))[0];
 }
 
 export async function findContactByNumber(
@@ -175,38 +183,8 @@ export interface ContactFilters {
   search?: string | undefined;
 }
 
-export async function listContactRows(
-  db: Db,
-  tenantId: string,
-  filters: ContactFilters,
-  sort: Sort,
-  cursor: string | undefined,
-  limit: number,
-): Promise<(ContactRow & { cursor_value: string })[]> {
-  let q = db
-    .selectFrom('contacts as c')
-    .selectAll('c')
-    .select(cursorValue('c', sort).as('cursor_value'))
-    .where('c.tenant_id', '=', tenantId);
-  if (!filters.includeDeleted) q = q.where('c.deleted_at', 'is', null);
-  if (filters.customerId) q = q.where('c.customer_id', '=', filters.customerId);
-  if (filters.role) q = q.where(sql`lower(c.role)`, '=', filters.role.toLowerCase());
-  if (filters.contactType) q = q.where('c.contact_type', '=', filters.contactType);
-  if (filters.email) q = q.where('c.sort_email', '=', filters.email.toLowerCase());
-  if (filters.phoneE164) q = q.where('c.phone_e164', '=', filters.phoneE164);
-  if (filters.isPrimary !== undefined) q = q.where('c.is_primary', '=', filters.isPrimary);
-  if (filters.updatedSince) q = q.where('c.updated_at', '>=', new Date(filters.updatedSince));
-  if (filters.search) q = q.where('c.search', 'like', containsPattern(filters.search));
-  if (cursor) q = q.where(seekPredicate('c', sort, decodeCursor(cursor, sort)));
-  return q
-    .orderBy(orderBy('c', sort))
-    .limit(limit + 1)
-    .execute();
-}
-
-// A structured query for dialects whose lists are offset-paged and filterable (OData $filter, DNSimple sort,
-// Ecwid search): conditions over an allow-list of columns, never SQL text from a client.
-export const QUERYABLE_CONTACT_COLUMNS = [
+/** The columns a contact is shown with (toContact): lists read only these, not the keys kept for search and sort. */
+const CONTACT_VIEW_COLUMNS = [
   'id',
   'number',
   'customer_id',
@@ -218,7 +196,6 @@ export const QUERYABLE_CONTACT_COLUMNS = [
   'label',
   'email',
   'phone',
-  'phone_e164',
   'fax',
   'address1',
   'address2',
@@ -231,12 +208,149 @@ export const QUERYABLE_CONTACT_COLUMNS = [
   'is_primary',
   'notes',
   'user_id',
+  'metadata',
+  'phone_e164',
+  'fax_e164',
   'created_at',
   'updated_at',
+  'deleted_at',
+] as const;
+type ContactViewColumn = (typeof CONTACT_VIEW_COLUMNS)[number];
+export type ContactView = Pick<ContactRow, ContactViewColumn>;
+type ListedContactRow = ContactView & { cursor_value: string };
+
+/** The list filters other than the tenant, the cursor and the search, on the rows of `alias`. */
+function filterConditions(alias: string, filters: ContactFilters): RawBuilder<boolean>[] {
+  const col = (name: string) => sql.ref(`${alias}.${name}`);
+  const conditions: RawBuilder<boolean>[] = [];
+  if (!filters.includeDeleted) conditions.push(sql`${col('deleted_at')} is null`);
+  if (filters.customerId) conditions.push(sql`${col('customer_id')} = ${filters.customerId}`);
+  if (filters.role) conditions.push(sql`lower(${col('role')}) = ${filters.role.toLowerCase()}`);
+  if (filters.contactType) conditions.push(sql`${col('contact_type')} = ${filters.contactType}`);
+  if (filters.email) conditions.push(sql`${col('sort_email')} = ${filters.email.toLowerCase()}`);
+  if (filters.phoneE164) conditions.push(sql`${col('phone_e164')} = ${filters.phoneE164}`);
+  if (filters.isPrimary !== undefined) conditions.push(sql`${col('is_primary')} = ${filters.isPrimary}`);
+  if (filters.updatedSince) {
+    conditions.push(sql`${col('updated_at')} >= ${new Date(filters.updatedSince)}`);
+  }
+  return conditions;
+}
+
+function allOf(conditions: RawBuilder<boolean>[]): RawBuilder<boolean> {
+  return conditions.length ? sql<boolean>`${sql.join(conditions, sql` and `)}` : sql<boolean>`true`;
+}
+
+// A search page has two good plans, and which one wins depends on how many of the tenant's rows match and where
+// they fall in the sort order: walk the sort index and filter (cheap when matches are dense: the page fills after
+// a few rows), or find every match (the trigram index, or an index on another filter) and sort them (cheap when
+// matches are few, where a walk reads a large part of the tenant to fill the page). The planner picks by its
+// estimate of the LIKE's selectivity, which is coarse (a term found in none of the column's 100 histogram samples
+// counts as 0.01% of the rows, one found in a sample as 1%), assumes matches spread evenly over the sort order, and
+// in a generic plan, which sees no pattern, is 0.5% for every term. On a tenant of a million contacts it then walks
+// most of the tenant for a term whose matches are rarer than it thought or lie at the far end of the sort order
+// (q=ann sorted by -email read ~900,000 rows: 5 s). The statement measures instead:
+// - the probe reads at most SEARCH_PROBE_ROWS of the tenant's rows in sort order, keeping those that match. If
+//   they fill the page, or if the probe read all of the tenant's rows (from the cursor on), they are the answer;
+// - if the probe found matches at a rate that should fill the page within SEARCH_WALK_ROWS rows, a walk of at most
+//   that many rows tries; a page found there is the answer;
+// - otherwise (the term is rare, or its matches cluster where the probe looked) the planner's best plan for all the
+//   matches runs, and the first of them in sort order are the page.
+// The walks count the rows they read, not the rows that pass the filters, so each is bounded whatever the filters
+// and the data; a term whose matches are rare or clustered costs at most the two walks more than the search of
+// every match. One-time filters on the counts gate the branches, so a later one runs only when the earlier ones
+// did not answer. The CTEs are MATERIALIZED so the planner cannot fold a walk into another plan, and OFFSET 0 keeps
+// the sort order from steering the search of every match onto the sort index.
+const SEARCH_PROBE_ROWS = 1000;
+const SEARCH_WALK_ROWS = 10_000;
+
+export async function listContactRows(
+  db: Db,
+  tenantId: string,
+  filters: ContactFilters,
+  sort: Sort,
+  cursor: string | undefined,
+  limit: number,
+): Promise<ListedContactRow[]> {
+  const tenantContacts = db.selectFrom('contacts as c').where('c.tenant_id', '=', tenantId);
+  const after = cursor ? decodeCursor(cursor, sort) : undefined;
+  const tenantRows = after ? tenantContacts.where(seekPredicate('c', sort, after)) : tenantContacts;
+  const page = limit + 1;
+  if (!filters.search) {
+    return tenantRows
+      .where(allOf(filterConditions('c', filters)))
+      .select(CONTACT_VIEW_COLUMNS.map((col) => `c.${col}` as const))
+      .select(cursorValue('c', sort).as('cursor_value'))
+      .orderBy(orderBy('c', sort))
+      .limit(page)
+      .execute();
+  }
+
+  // pg_trgm takes its trigrams from runs of three letters or digits; without one, the trigram index would return
+  // every row to recheck, and the same substring test as a plain filter lets the planner scan the table instead.
+  const search = filters.search;
+  const trigrams = /[\p{L}\p{N}]{3}/u.test(search);
+  const matching = (alias: string) => {
+    const column = sql.ref(`${alias}.search`);
+    return allOf([
+      ...filterConditions(alias, filters),
+      trigrams
+        ? sql<boolean>`${column} like ${containsPattern(search)}`
+        : sql<boolean>`strpos(${column}, ${search}) > 0`,
+    ]);
+  };
+  const walk = (rows: number) => tenantRows.selectAll('c').orderBy(orderBy('c', sort)).limit(sql.lit(rows));
+  const probeRows = sql.lit(SEARCH_PROBE_ROWS);
+  const read = tenantRows.select(sql.lit(1).as('one')).orderBy(orderBy('c', sort)).limit(probeRows);
+  // The cursor applies outside the fence: inside, it would invite the sort index as a range scan for "all matches".
+  const matches = tenantContacts.selectAll('c').where(matching('c')).offset(sql.lit(0));
+  const afterCursor = after ? seekPredicate('m', sort, after) : sql<boolean>`true`;
+  // The probe's matches that predict a page within SEARCH_WALK_ROWS rows.
+  const dense = Math.ceil((page * SEARCH_PROBE_ROWS) / SEARCH_WALK_ROWS);
+  // Nested in a derived table, the WITH stays inside a plain SELECT (PostgreSQL allows data-modifying CTEs only at
+  // the top level), which the driver sends as a read. The cursor value is computed for the page's rows only.
+  const searched = sql<ContactRow>`(
+    with probe as materialized (
+      select w.* from ${walk(SEARCH_PROBE_ROWS)} as w where ${matching('w')} order by ${orderBy('w', sort)} limit ${page}
+    ), read as materialized (
+      select count(*) as n from ${read} as w
+    ), further as materialized (
+      select w.* from ${walk(SEARCH_WALK_ROWS)} as w where ${matching('w')} order by ${orderBy('w', sort)} limit ${page}
+    )
+    select * from probe
+    where (select count(*) from probe) = ${page} or (select n from read) < ${probeRows}
+    union all
+    select * from further
+    where (select count(*) from probe) between ${dense} and ${page - 1} and (select n from read) = ${probeRows}
+      and (select count(*) from further) = ${page}
+    union all
+    select * from (
+      select * from ${matches} as m where ${afterCursor} order by ${orderBy('m', sort)} limit ${page}
+    ) as sorted
+    where (select count(*) from probe) < ${page} and (select n from read) = ${probeRows}
+      and ((select count(*) from probe) < ${dense} or (select count(*) from further) < ${page})
+  )`;
+  return db
+    .selectFrom(searched.as('r'))
+    .select(CONTACT_VIEW_COLUMNS.map((col) => `r.${col}` as const))
+    .select(cursorValue('r', sort).as('cursor_value'))
+    .orderBy(orderBy('r', sort))
+    .execute();
+}
+
+// A structured query for dialects whose lists are offset-paged and filterable (OData $filter, DNSimple sort,
+// Ecwid search): conditions over an allow-list of columns, never SQL text from a client.
+export type QueryableContactColumn =
+  | Exclude<ContactViewColumn, 'metadata' | 'fax_e164' | 'deleted_at'>
+  | 'sort_name'
+  | 'sort_email';
+export const QUERYABLE_CONTACT_COLUMNS: readonly QueryableContactColumn[] = [
+  ...CONTACT_VIEW_COLUMNS.filter(
+    (c): c is Exclude<ContactViewColumn, 'metadata' | 'fax_e164' | 'deleted_at'> =>
+      c !== 'metadata' && c !== 'fax_e164' && c !== 'deleted_at',
+  ),
   'sort_name',
   'sort_email',
-] as const;
-export type QueryableContactColumn = (typeof QUERYABLE_CONTACT_COLUMNS)[number];
+];
 
 export type ContactCondition =
   | { and: ContactCondition[] }

@@ -18,6 +18,7 @@ import { normalizePhone, phoneForMatch } from '../lib/phone.ts';
 import {
   CONTACT_SORT_COLUMNS,
   type ContactQuerySpec,
+  type ContactView,
   deleteContactRow,
   demotePrimary,
   findContact,
@@ -32,7 +33,7 @@ import {
 } from './contacts.repo.ts';
 import type { Contact, ContactCreate, ContactListQuery, ContactPatch } from './contacts.schema.ts';
 
-export function toContact(row: ContactRow): Contact {
+export function toContact(row: ContactView): Contact {
   return {
     id: row.id,
     number: row.number,
