@@ -240,29 +240,6 @@ function allOf(conditions: RawBuilder<boolean>[]): RawBuilder<boolean> {
   return conditions.length ? sql<boolean>`${sql.join(conditions, sql` and `)}` : sql<boolean>`true`;
 }
 
-// A search page has two good plans, and which one wins depends on how many of the tenant's rows match and where
-// they fall in the sort order: walk the sort index and filter (cheap when matches are dense: the page fills after
-// a few rows), or find every match (the trigram index, or an index on another filter) and sort them (cheap when
-// matches are few, where a walk reads a large part of the tenant to fill the page). The planner picks by its
-// estimate of the LIKE's selectivity, which is coarse (a term found in none of the column's 100 histogram samples
-// counts as 0.01% of the rows, one found in a sample as 1%), assumes matches spread evenly over the sort order, and
-// in a generic plan, which sees no pattern, is 0.5% for every term. On a tenant of a million contacts it then walks
-// most of the tenant for a term whose matches are rarer than it thought or lie at the far end of the sort order
-// (q=ann sorted by -email read ~900,000 rows: 5 s). The statement measures instead:
-// - the probe reads at most SEARCH_PROBE_ROWS of the tenant's rows in sort order, keeping those that match. If
-//   they fill the page, or if the probe read all of the tenant's rows (from the cursor on), they are the answer;
-// - if the probe found matches at a rate that should fill the page within SEARCH_WALK_ROWS rows, a walk of at most
-//   that many rows tries; a page found there is the answer;
-// - otherwise (the term is rare, or its matches cluster where the probe looked) the planner's best plan for all the
-//   matches runs, and the first of them in sort order are the page.
-// The walks count the rows they read, not the rows that pass the filters, so each is bounded whatever the filters
-// and the data; a term whose matches are rare or clustered costs at most the two walks more than the search of
-// every match. One-time filters on the counts gate the branches, so a later one runs only when the earlier ones
-// did not answer. The CTEs are MATERIALIZED so the planner cannot fold a walk into another plan, and OFFSET 0 keeps
-// the sort order from steering the search of every match onto the sort index.
-const SEARCH_PROBE_ROWS = 1000;
-const SEARCH_WALK_ROWS = 10_000;
-
 export async function listContactRows(
   db: Db,
   tenantId: string,
@@ -271,69 +248,24 @@ export async function listContactRows(
   cursor: string | undefined,
   limit: number,
 ): Promise<ListedContactRow[]> {
-  const tenantContacts = db.selectFrom('contacts as c').where('c.tenant_id', '=', tenantId);
-  const after = cursor ? decodeCursor(cursor, sort) : undefined;
-  const tenantRows = after ? tenantContacts.where(seekPredicate('c', sort, after)) : tenantContacts;
-  const page = limit + 1;
-  if (!filters.search) {
-    return tenantRows
-      .where(allOf(filterConditions('c', filters)))
-      .select(CONTACT_VIEW_COLUMNS.map((col) => `c.${col}` as const))
-      .select(cursorValue('c', sort).as('cursor_value'))
-      .orderBy(orderBy('c', sort))
-      .limit(page)
-      .execute();
+  const conditions = filterConditions('c', filters);
+  if (filters.search) {
+    const column = sql.ref('c.search');
+    // pg_trgm takes its trigrams from runs of three letters or digits; without one, the trigram index would return
+    // every row to recheck, and the same substring test as a plain filter lets the planner scan instead.
+    conditions.push(
+      /[\p{L}\p{N}]{3}/u.test(filters.search)
+        ? sql<boolean>`${column} like ${containsPattern(filters.search)}`
+        : sql<boolean>`strpos(${column}, ${filters.search}) > 0`,
+    );
   }
-
-  // pg_trgm takes its trigrams from runs of three letters or digits; without one, the trigram index would return
-  // every row to recheck, and the same substring test as a plain filter lets the planner scan the table instead.
-  const search = filters.search;
-  const trigrams = /[\p{L}\p{N}]{3}/u.test(search);
-  const matching = (alias: string) => {
-    const column = sql.ref(`${alias}.search`);
-    return allOf([
-      ...filterConditions(alias, filters),
-      trigrams
-        ? sql<boolean>`${column} like ${containsPattern(search)}`
-        : sql<boolean>`strpos(${column}, ${search}) > 0`,
-    ]);
-  };
-  const walk = (rows: number) => tenantRows.selectAll('c').orderBy(orderBy('c', sort)).limit(sql.lit(rows));
-  const probeRows = sql.lit(SEARCH_PROBE_ROWS);
-  const read = tenantRows.select(sql.lit(1).as('one')).orderBy(orderBy('c', sort)).limit(probeRows);
-  // The cursor applies outside the fence: inside, it would invite the sort index as a range scan for "all matches".
-  const matches = tenantContacts.selectAll('c').where(matching('c')).offset(sql.lit(0));
-  const afterCursor = after ? seekPredicate('m', sort, after) : sql<boolean>`true`;
-  // The probe's matches that predict a page within SEARCH_WALK_ROWS rows.
-  const dense = Math.ceil((page * SEARCH_PROBE_ROWS) / SEARCH_WALK_ROWS);
-  // Nested in a derived table, the WITH stays inside a plain SELECT (PostgreSQL allows data-modifying CTEs only at
-  // the top level), which the driver sends as a read. The cursor value is computed for the page's rows only.
-  const searched = sql<ContactRow>`(
-    with probe as materialized (
-      select w.* from ${walk(SEARCH_PROBE_ROWS)} as w where ${matching('w')} order by ${orderBy('w', sort)} limit ${page}
-    ), read as materialized (
-      select count(*) as n from ${read} as w
-    ), further as materialized (
-      select w.* from ${walk(SEARCH_WALK_ROWS)} as w where ${matching('w')} order by ${orderBy('w', sort)} limit ${page}
-    )
-    select * from probe
-    where (select count(*) from probe) = ${page} or (select n from read) < ${probeRows}
-    union all
-    select * from further
-    where (select count(*) from probe) between ${dense} and ${page - 1} and (select n from read) = ${probeRows}
-      and (select count(*) from further) = ${page}
-    union all
-    select * from (
-      select * from ${matches} as m where ${afterCursor} order by ${orderBy('m', sort)} limit ${page}
-    ) as sorted
-    where (select count(*) from probe) < ${page} and (select n from read) = ${probeRows}
-      and ((select count(*) from probe) < ${dense} or (select count(*) from further) < ${page})
-  )`;
-  return db
-    .selectFrom(searched.as('r'))
-    .select(CONTACT_VIEW_COLUMNS.map((col) => `r.${col}` as const))
-    .select(cursorValue('r', sort).as('cursor_value'))
-    .orderBy(orderBy('r', sort))
+  let q = db.selectFrom('contacts as c').where('c.tenant_id', '=', tenantId).where(allOf(conditions));
+  if (cursor) q = q.where(seekPredicate('c', sort, decodeCursor(cursor, sort)));
+  return q
+    .select(CONTACT_VIEW_COLUMNS.map((col) => `c.${col}` as const))
+    .select(cursorValue('c', sort).as('cursor_value'))
+    .orderBy(orderBy('c', sort))
+    .limit(limit + 1)
     .execute();
 }
 
