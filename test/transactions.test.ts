@@ -89,6 +89,26 @@ describe('sendAhead', () => {
     assert.equal(await exists(id), false);
   });
 
+  test("a rollback for the caller's own error reports that error, not a failed statement sent ahead", async () => {
+    const own = new Error('the caller gives up');
+    const duplicate = newId();
+    await asTenant(() =>
+      inTx(env.appDb, async (trx) => void (await contactInsert(trx, duplicate, 'Exists').execute())),
+    );
+    const id = newId();
+    await assert.rejects(
+      asTenant(() =>
+        inTx(env.appDb, async (trx) => {
+          await contactInsert(trx, id, 'Rolled back').execute();
+          await sendAhead(trx, contactInsert(trx, duplicate, 'Duplicate'));
+          throw own;
+        }),
+      ),
+      (err) => err === own,
+    );
+    assert.equal(await exists(id), false);
+  });
+
   test('outside a transaction the statement simply runs', async () => {
     const id = newId();
     const sent = await asTenant(() => sendAhead(env.appDb, contactInsert(env.appDb, id, 'Alone')));

@@ -99,6 +99,11 @@ class PostgresJsConnection implements DatabaseConnection {
     this.#lost = undefined;
   }
 
+  /** Forgets the outcomes of statements sent ahead (each already has a handler for its failure). */
+  discardPending(): void {
+    this.#pending = [];
+  }
+
   /** Opens a transaction on the reserved connection; on the request pool, bound to the current tenant. */
   begin(statement: string): void {
     this.#pending = [this.#send(statement)];
@@ -254,6 +259,9 @@ class PostgresJsDriver implements Driver {
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    // The transaction is being abandoned for an error of its own: a statement sent ahead that failed too must not
+    // replace that error (PostgreSQL runs the ROLLBACK after it all the same).
+    (connection as PostgresJsConnection).discardPending();
     await connection.executeQuery({ sql: 'rollback', parameters: [] } as unknown as CompiledQuery);
   }
 
