@@ -183,6 +183,17 @@ export async function buildAppOn(
   };
 }
 
+/** Creates a customer through the native API, asserting the 201, and returns it. */
+export async function createCustomer<T = Obj>(
+  env: TestEnv,
+  tenant: TestTenant,
+  payload: Record<string, unknown> = { name: 'Acme' },
+): Promise<T> {
+  const res = await env.app.inject({ method: 'POST', url: '/v1/customers', headers: tenant.auth, payload });
+  assert.equal(res.statusCode, 201, res.body);
+  return json<T>(res);
+}
+
 /** A JSON object from the API, with its id. */
 export type Obj = Record<string, unknown> & { id: string };
 

@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import {
   assertProblem,
   count,
+  createCustomer,
   createTestTenant,
   json,
   keyFor,
@@ -34,9 +35,7 @@ function call(
 }
 
 async function customer(tenant = t, name = 'Acme'): Promise<Obj> {
-  const res = await call('POST', '/v1/customers', { headers: tenant.auth, payload: { name } });
-  assert.equal(res.statusCode, 201, res.body);
-  return json<Obj>(res);
+  return createCustomer(env, tenant, { name });
 }
 
 async function contactOf(customerId: string | null, name: string, tenant = t): Promise<Obj> {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  createCustomer,
   createTestTenant,
   json,
   keyFor,
@@ -37,14 +38,7 @@ let untitled: Entity;
 let tenantOwn: Obj & { id: string };
 
 async function customer(tenant: TestTenant, name: string): Promise<Obj & { id: string }> {
-  const res = await env.app.inject({
-    method: 'POST',
-    url: '/v1/customers',
-    headers: tenant.auth,
-    payload: { name },
-  });
-  assert.equal(res.statusCode, 201, res.body);
-  return json(res) as Obj & { id: string };
+  return createCustomer(env, tenant, { name });
 }
 
 async function nativeContact(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   count,
+  createCustomer,
   createTestTenant,
   json,
   keyFor,
@@ -69,14 +70,7 @@ async function dz(
 }
 
 async function customer(tenant: TestTenant = a, name = 'Acme'): Promise<Obj> {
-  const res = await env.app.inject({
-    method: 'POST',
-    url: '/v1/customers',
-    headers: tenant.auth,
-    payload: { name },
-  });
-  assert.equal(res.statusCode, 201, res.body);
-  return json<Obj>(res);
+  return createCustomer(env, tenant, { name });
 }
 
 async function created(

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
   count,
+  createCustomer,
   createTestTenant,
   json,
   keyFor,
@@ -33,14 +34,7 @@ let other: TestTenant;
 const base = (tenant: TestTenant) => `/compat/ecwid/api/v3/${tenant.tenant.number}`;
 
 async function customer(tenant: TestTenant = t): Promise<Customer> {
-  const res = await env.app.inject({
-    method: 'POST',
-    url: '/v1/customers',
-    headers: tenant.auth,
-    payload: { name: 'Acme' },
-  });
-  assert.equal(res.statusCode, 201, res.body);
-  return json<Customer>(res);
+  return createCustomer<Customer>(env, tenant);
 }
 
 function contactsUrl(c: Customer, tenant: TestTenant = t): string {

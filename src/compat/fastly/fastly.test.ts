@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { ApiClient, type ApiError, ContactApi } from 'fastly';
 import {
   count,
+  createCustomer,
   createTestTenant,
   json,
   setupTestEnv,
@@ -90,14 +91,7 @@ async function rejection(promise: Promise<unknown>): Promise<ApiError> {
 }
 
 async function customer(tenant: TestTenant = a, name = 'Acme'): Promise<string> {
-  const res = await env.app.inject({
-    method: 'POST',
-    url: '/v1/customers',
-    headers: tenant.auth,
-    payload: { name },
-  });
-  assert.equal(res.statusCode, 201, res.body);
-  return json<Obj>(res).id;
+  return (await createCustomer(env, tenant, { name })).id;
 }
 
 async function nativeContact(customerId: string, payload: Record<string, unknown>, tenant: TestTenant = a) {
