@@ -38,7 +38,7 @@ export async function serve(config: Config): Promise<void> {
     );
   }
   say(
-    `contacts listening on ${base}${database.embedded ? ` (embedded PostgreSQL in ${config.dataDir})` : ''}`,
+    `contacts listening on ${base}${database.embedded ? ` (embedded PostgreSQL in ${database.embedded.location})` : ''}`,
   );
 
   let closing = false;

@@ -77,6 +77,16 @@ function lostConnection(err: unknown): boolean {
   );
 }
 
+/**
+ * Asks PostgreSQL to cancel a statement. postgres.js answers with a promise that rejects when the cancel request
+ * itself fails (the server went away meanwhile): nothing is left to do then, and it must not surface as an
+ * unhandled rejection, which would end the process.
+ */
+export function cancelQuietly(query: { cancel: () => unknown }): void {
+  const outcome = query.cancel();
+  if (outcome instanceof Promise) outcome.catch(() => undefined);
+}
+
 class PostgresJsConnection implements DatabaseConnection {
   #reserved: ReservedSql | undefined;
   #lost: unknown;
@@ -205,7 +215,7 @@ class PostgresJsConnection implements DatabaseConnection {
       for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
       return (outcomes[statements.indexOf(query)] as PromiseFulfilledResult<Awaited<Statement>>).value;
     } catch (err) {
-      if (err instanceof QueryDeadlineError) query.cancel();
+      if (err instanceof QueryDeadlineError) cancelQuietly(query);
       throw err;
     }
   }
@@ -217,7 +227,7 @@ class PostgresJsConnection implements DatabaseConnection {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        query.cancel?.();
+        if (query.cancel) cancelQuietly(query as { cancel: () => unknown });
         reject(new QueryDeadlineError(`query did not complete within ${this.deadlineMs} ms`));
       }, this.deadlineMs);
     });

@@ -18,6 +18,11 @@ const run = promisify(execFile);
 
 export interface EmbeddedCluster {
   readonly dataDir: string;
+  /**
+   * The folder that holds the cluster (pg/) and its log: dataDir, unless the postgres OS user cannot reach it
+   * (see placeCluster), then a folder of its own under /var/lib/contacts that dataDir/pg links to.
+   */
+  readonly location: string;
   readonly port: number;
   readonly password: string;
   /** The password of the request pool's login role (contacts_app), derived from the owner's: nothing more to store. */
@@ -100,6 +105,83 @@ async function osOwner(): Promise<Owner> {
   }
 }
 
+/** Where a cluster is kept when the postgres OS user cannot reach DATA_DIR (as root, DATA_DIR under /root). */
+export const RELOCATED_BASE = '/var/lib/contacts';
+
+/** Whether the process that runs PostgreSQL (owner) can enter dir: search permission on dir and every parent. */
+async function reachable(dir: string, owner: Owner): Promise<boolean> {
+  if (owner.uid === undefined) return true;
+  // Spawned with the same uid/gid (and, as libuv does, no supplementary groups) as initdb and pg_ctl are.
+  return run('/bin/sh', ['-c', 'cd -- "$1"', 'sh', dir], owner).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The nearest folder, from the root down to dir, that owner cannot enter (for the error message). */
+async function firstClosed(dir: string, owner: Owner): Promise<string> {
+  const parts = path.resolve(dir).split(path.sep).filter(Boolean);
+  for (let i = 1; i <= parts.length; i++) {
+    const prefix = `${path.sep}${parts.slice(0, i).join(path.sep)}`;
+    if (!(await reachable(prefix, owner))) return prefix;
+  }
+  return dir;
+}
+
+/**
+ * The folder that holds the cluster of dataDir. As root, PostgreSQL runs as the postgres OS user, which cannot
+ * enter a folder closed to others (a clone under /root, mode 700 on Debian, or a DATA_DIR made with mkdir -m 700).
+ * The user's folders are never loosened: the cluster is kept instead in a folder of its own under
+ * /var/lib/contacts, and DATA_DIR/pg becomes a link to it, so the next start (server, CLI or tests) finds it again.
+ * Deleting DATA_DIR forgets that cluster as it would forget one inside DATA_DIR (its folder stays until removed).
+ */
+async function placeCluster(dataDir: string, owner: Owner, log: Log): Promise<string> {
+  const link = path.join(dataDir, 'pg');
+  const stat = await fs.lstat(link).catch(() => undefined);
+  if (stat?.isSymbolicLink()) {
+    const target = await fs.realpath(link).catch(() => undefined);
+    if (!target) throw new Error(`${link} links to ${await fs.readlink(link)}, which does not exist`);
+    return path.dirname(target);
+  }
+  if (await reachable(dataDir, owner)) return dataDir;
+  const closed = await firstClosed(dataDir, owner);
+  if (stat) {
+    throw new Error(
+      `The embedded PostgreSQL in ${link} runs as the OS user ${OS_USER}, which cannot enter ${closed}. ` +
+        `Move ${link} to a folder ${OS_USER} can reach and link it from ${link}, or set DATA_DIR to such a folder.`,
+    );
+  }
+  const location = path.join(
+    RELOCATED_BASE,
+    `${path.basename(dataDir).replace(/[^\w.-]/g, '_')}-${randomBytes(6).toString('hex')}`,
+  );
+  try {
+    await fs.mkdir(RELOCATED_BASE, { recursive: true, mode: 0o755 });
+    await fs.mkdir(location, { mode: 0o700 });
+    await chownTree(location, owner);
+    if (!(await reachable(location, owner))) throw new Error(`${OS_USER} cannot enter ${location}`);
+  } catch (err) {
+    await fs.rm(location, { recursive: true, force: true }).catch(() => undefined);
+    throw new Error(
+      `The embedded PostgreSQL runs as the OS user ${OS_USER}, which cannot enter ${closed} (DATA_DIR is ` +
+        `${dataDir}), and keeping it in ${RELOCATED_BASE} instead failed: ${(err as Error).message}. Set DATA_DIR ` +
+        `to a folder ${OS_USER} can reach, or DATABASE_URL to a PostgreSQL of your own.`,
+    );
+  }
+  try {
+    await fs.symlink(path.join(location, 'pg'), link);
+  } catch (err) {
+    await fs.rm(location, { recursive: true, force: true });
+    // Another process placed the same DATA_DIR at the same moment: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return placeCluster(dataDir, owner, log);
+    throw err;
+  }
+  log(
+    `${dataDir} is closed to the OS user ${OS_USER} (at ${closed}): keeping the embedded PostgreSQL in ${location} (${link} links to it)`,
+  );
+  return location;
+}
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -145,7 +227,8 @@ async function initialise(bin: Binaries, pgdata: string, requestedPort: number, 
     );
   } catch (err) {
     await fs.rm(staging, { recursive: true, force: true });
-    throw new Error(`initdb failed: ${(err as { stderr?: string }).stderr ?? String(err)}`);
+    const { stderr, stdout } = err as { stderr?: string; stdout?: string };
+    throw new Error(`initdb failed: ${stderr?.trim() || stdout?.trim() || (err as Error).message}`);
   } finally {
     await fs.rm(pwfile, { force: true });
   }
@@ -259,7 +342,8 @@ export async function ensureEmbeddedPostgres(
   const bin = await binaries();
   const owner = await osOwner();
   await fs.mkdir(dataDir, { recursive: true });
-  const pgdata = path.join(dataDir, 'pg');
+  const location = await placeCluster(dataDir, owner, log);
+  const pgdata = path.join(location, 'pg');
   if (!existsSync(path.join(pgdata, 'PG_VERSION'))) {
     await initialise(bin, pgdata, options.port ?? 0, owner, log);
   }
@@ -274,7 +358,7 @@ export async function ensureEmbeddedPostgres(
   if (running) {
     log(`adopting running embedded PostgreSQL (pid ${running.pid}, port ${running.port})`);
   } else {
-    const logFile = path.join(dataDir, 'postgresql.log');
+    const logFile = path.join(location, 'postgresql.log');
     await fs.appendFile(logFile, '');
     await chownTree(logFile, owner);
     try {
@@ -298,6 +382,7 @@ export async function ensureEmbeddedPostgres(
   const appPassword = createHmac('sha256', password).update('contacts_app').digest('base64url');
   return {
     dataDir,
+    location,
     port,
     password,
     startedByUs,

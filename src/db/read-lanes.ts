@@ -9,6 +9,7 @@
 // reconnect in between gives a fresh session with no tenant): otherwise the read is sent again behind a fresh
 // set_config, or fails. A read can therefore never return rows read under another tenant.
 import type { Row, RowList, Sql } from 'postgres';
+import { cancelQuietly } from './driver.ts';
 
 const SET_TENANT_SESSION = "select set_config('app.tenant_id', $1, false)";
 
@@ -64,7 +65,7 @@ export class ReadLanes {
       const query = lane.sql.unsafe(text, parameters as never[], { prepare: true }).execute();
       lane.inflight++;
       try {
-        const [setPid, rows] = await settle(Promise.all([set, query]), () => query.cancel());
+        const [setPid, rows] = await settle(Promise.all([set, query]), () => cancelQuietly(query));
         // rows.state is the connection's live session state; no reconnect can happen between the query's answer
         // and this line (no I/O in between), so its pid is that of the session that ran the query.
         if (setPid === rows.state.pid) return rows;

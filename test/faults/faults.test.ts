@@ -139,7 +139,9 @@ describe('against an external PostgreSQL', () => {
 
   test('50 concurrent PATCH with the same If-Match: exactly one succeeds', async () => {
     const current = await request(`${api.url}/v1/customers/${customerId}`, { headers: json(key) });
+    assert.equal(current.status, 200, JSON.stringify(current));
     const etag = current.headers.get('etag') ?? '';
+    assert.match(etag, /^(W\/)?"[^"]+"$/);
     const results = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         request(`${api.url}/v1/customers/${customerId}`, {
