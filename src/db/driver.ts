@@ -28,7 +28,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import type { ReservedSql, Row, RowList, Sql } from 'postgres';
-import type { ReadLanes } from './read-lanes.ts';
+import { cancelQuietly, type ReadLanes } from './read-lanes.ts';
 
 type Statement = ReturnType<ReservedSql['unsafe']>;
 
@@ -75,16 +75,6 @@ function lostConnection(err: unknown): boolean {
     e?.severity === 'FATAL' ||
     e?.severity === 'PANIC'
   );
-}
-
-/**
- * Asks PostgreSQL to cancel a statement. postgres.js answers with a promise that rejects when the cancel request
- * itself fails (the server went away meanwhile): nothing is left to do then, and it must not surface as an
- * unhandled rejection, which would end the process.
- */
-export function cancelQuietly(query: { cancel: () => unknown }): void {
-  const outcome = query.cancel();
-  if (outcome instanceof Promise) outcome.catch(() => undefined);
 }
 
 class PostgresJsConnection implements DatabaseConnection {

@@ -9,7 +9,16 @@
 // reconnect in between gives a fresh session with no tenant): otherwise the read is sent again behind a fresh
 // set_config, or fails. A read can therefore never return rows read under another tenant.
 import type { Row, RowList, Sql } from 'postgres';
-import { cancelQuietly } from './driver.ts';
+
+/**
+ * Asks PostgreSQL to cancel a statement. postgres.js answers with a promise that rejects when the cancel request
+ * itself fails (the server went away meanwhile): nothing is left to do then, and it must not surface as an
+ * unhandled rejection, which would end the process.
+ */
+export function cancelQuietly(query: { cancel: () => unknown }): void {
+  const outcome = query.cancel();
+  if (outcome instanceof Promise) outcome.catch(() => undefined);
+}
 
 const SET_TENANT_SESSION = "select set_config('app.tenant_id', $1, false)";
 
